@@ -1,0 +1,17 @@
+namespace Billing.Contracts.Fleet;
+
+/// <summary>
+/// The healthy GPU-seconds one lease accrued in one closed, UTC-aligned minute window.
+/// <see cref="UsageId"/> is derived from the lease id and the window start, so a re-publish of the
+/// same window carries the same id and is stored once.
+/// </summary>
+public sealed record UsageRecorded(
+    Guid UsageId,
+    Guid LeaseId,
+    string TenantId,
+    string NodeId,
+    string Sku,
+    PricingModel Pricing,
+    DateTimeOffset WindowStart,
+    decimal GpuSeconds,
+    DateTimeOffset RecordedAt);

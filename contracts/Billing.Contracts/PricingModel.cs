@@ -1,0 +1,8 @@
+namespace Billing.Contracts;
+
+public enum PricingModel
+{
+    OnDemand,
+    Spot,
+    Reserved,
+}

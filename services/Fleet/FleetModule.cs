@@ -1,0 +1,87 @@
+using Billing.Fleet.Heartbeats;
+using Billing.Fleet.Leases;
+using Billing.Fleet.Messaging;
+using Billing.Fleet.Metering;
+using Billing.Fleet.Nodes;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Access;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Billing.Fleet;
+
+public sealed class FleetModule : IBillingModule
+{
+    public string Name => "fleet";
+
+    public void AddServices(WebApplicationBuilder builder)
+    {
+        builder.Services.AddFleetServices(builder.Configuration);
+        builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapAccess();
+        endpoints.MapNodes();
+        endpoints.MapHeartbeats();
+        endpoints.MapLeases();
+    }
+}
+
+public static class FleetServices
+{
+    /// <summary>What the fleet's grains need; a test silo calls this too.</summary>
+    public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddSingleton(sp => new PostgresHeartbeatLog(
+            sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
+        services.AddSingleton<IHeartbeatLog>(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
+        services.AddHostedService(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
+        services.AddSingleton<BusFleetOutbox>();
+        services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
+        services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
+        services.ConfigureMarten(options =>
+        {
+            options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);
+            options.Schema.For<LeaseRecord>().Index(l => l.NodeId).Index(l => l.TenantId);
+        });
+        return services;
+    }
+
+    /// <summary>
+    /// Localhost clustering for one machine; Redis membership (Silo:Clustering=Redis) for a cluster
+    /// of silos, each bound to the address and ports it is given.
+    /// </summary>
+    public static ISiloBuilder ConfigureFleetSilo(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var siloPort = configuration.GetValue("Silo:SiloPort", 11111);
+        var gatewayPort = configuration.GetValue("Silo:GatewayPort", 30000);
+        var clusterId = configuration["Silo:ClusterId"] ?? "billing";
+        if (string.Equals(configuration["Silo:Clustering"], "Redis", StringComparison.OrdinalIgnoreCase))
+        {
+            silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(
+                configuration.GetConnectionString("Redis") ?? "127.0.0.1:56379"));
+            silo.ConfigureEndpoints(System.Net.IPAddress.Parse(configuration["Silo:AdvertisedIp"] ?? "127.0.0.1"), siloPort, gatewayPort, listenOnAnyHostAddress: false);
+        }
+        else
+        {
+            silo.UseLocalhostClustering(siloPort, gatewayPort, serviceId: "billing", clusterId: clusterId);
+        }
+
+        silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ClusterId = clusterId;
+            o.ServiceId = "billing";
+        });
+        return silo;
+    }
+}

@@ -1,0 +1,17 @@
+using Billing.Fleet.Metering;
+
+namespace Billing.Fleet.Heartbeats;
+
+/// <summary>
+/// The durable record of every accepted heartbeat: written before the API answers 202, read back
+/// to rebuild a grain's metering state after a crash.
+/// </summary>
+public interface IHeartbeatLog
+{
+    Task AppendAsync(string nodeId, HeartbeatSample sample, CancellationToken cancellationToken = default);
+
+    Task<HeartbeatSample?> LastAsync(string nodeId, CancellationToken cancellationToken = default);
+
+    /// <summary>The node's heartbeats from the last one at or before <paramref name="from"/> on, in order.</summary>
+    Task<IReadOnlyList<HeartbeatSample>> ReadFromAsync(string nodeId, DateTimeOffset from, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,127 @@
+using System.Threading.Channels;
+using Billing.Fleet.Metering;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Billing.Fleet.Heartbeats;
+
+/// <summary>
+/// Heartbeats go to PostgreSQL in group commits: concurrent appends queue up, and a writer stores
+/// whatever has queued in one statement, one fsync for up to <see cref="MaxBatch"/> heartbeats.
+/// Each append completes only once its batch is committed.
+/// </summary>
+public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, string schema, ILogger<PostgresHeartbeatLog> logger)
+    : BackgroundService, IHeartbeatLog
+{
+    private const int MaxBatch = 2000;
+    private const int Writers = 2;
+
+    private readonly Channel<PendingAppend> queue = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = false });
+
+    private string Table => $"{schema}.fleet_heartbeats";
+
+    public async Task AppendAsync(string nodeId, HeartbeatSample sample, CancellationToken cancellationToken = default)
+    {
+        var pending = new PendingAppend(nodeId, sample, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        await queue.Writer.WriteAsync(pending, cancellationToken);
+        await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public async Task<HeartbeatSample?> LastAsync(string nodeId, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"select observed_at, healthy_mask from {Table} where node_id = $1 order by observed_at desc limit 1");
+        command.Parameters.Add(new NpgsqlParameter { Value = nodeId });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<HeartbeatSample>> ReadFromAsync(string nodeId, DateTimeOffset from, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            select observed_at, healthy_mask from {Table}
+            where node_id = $1 and observed_at >= coalesce(
+                (select max(observed_at) from {Table} where node_id = $1 and observed_at <= $2), $2)
+            order by observed_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = nodeId });
+        command.Parameters.Add(new NpgsqlParameter { Value = from.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var samples = new List<HeartbeatSample>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            samples.Add(Read(reader));
+        }
+
+        return samples;
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            create schema if not exists {schema};
+            create table if not exists {Table} (
+                node_id text not null,
+                observed_at timestamptz not null,
+                healthy_mask bigint not null,
+                primary key (node_id, observed_at));
+            """);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => WriteBatchesAsync(stoppingToken)));
+
+    private async Task WriteBatchesAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<PendingAppend>(MaxBatch);
+        while (await queue.Reader.WaitToReadAsync(stoppingToken))
+        {
+            while (batch.Count < MaxBatch && queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+            }
+
+            try
+            {
+                await InsertAsync(batch, stoppingToken);
+                batch.ForEach(p => p.Done.TrySetResult());
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogWriteFailed(logger, ex, batch.Count);
+                batch.ForEach(p => p.Done.TrySetException(ex));
+            }
+
+            batch.Clear();
+        }
+    }
+
+    private async Task InsertAsync(List<PendingAppend> batch, CancellationToken cancellationToken)
+    {
+        // One statement per batch; a replayed heartbeat (same node and time) is already stored and is skipped.
+        await using var command = dataSource.CreateCommand(
+            $"""
+            insert into {Table} (node_id, observed_at, healthy_mask)
+            select * from unnest($1::text[], $2::timestamptz[], $3::bigint[])
+            on conflict do nothing
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.NodeId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.Sample.ObservedAt.UtcDateTime).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => unchecked((long)p.Sample.HealthyMask)).ToArray() });
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static HeartbeatSample Read(NpgsqlDataReader reader) =>
+        new(new DateTimeOffset(reader.GetDateTime(0), TimeSpan.Zero), unchecked((ulong)reader.GetInt64(1)));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing {Count} heartbeats failed; their posts get 503 and agents resend.")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+
+    private sealed record PendingAppend(string NodeId, HeartbeatSample Sample, TaskCompletionSource Done);
+}

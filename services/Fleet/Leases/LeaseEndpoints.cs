@@ -1,0 +1,86 @@
+using System.Security.Claims;
+using Billing.Contracts;
+using Billing.Fleet.Placement;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Access;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Billing.Fleet.Leases;
+
+public sealed record RequestLease(string? Sku, int GpuCount, PricingModel? Pricing);
+
+public static class LeaseEndpoints
+{
+    public static void MapLeases(this IEndpointRouteBuilder endpoints)
+    {
+        var tenant = endpoints.MapGroup("/v1/leases").RequireAuthorization(Policies.Tenant);
+        tenant.MapPost("/", StartAsync);
+        tenant.MapPost("/{leaseId:guid}/end", EndAsync);
+        tenant.MapGet("/", ListAsync);
+        tenant.MapGet("/{leaseId:guid}", GetAsync);
+    }
+
+    private static async Task<IResult> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(request.Sku))
+        {
+            errors["sku"] = ["Required, e.g. 'H100-SXM-80GB'."];
+        }
+
+        if (request.GpuCount is < 1 or > Nodes.NodeEndpoints.MaxGpus)
+        {
+            errors["gpuCount"] = [$"Between 1 and {Nodes.NodeEndpoints.MaxGpus}."];
+        }
+
+        if (request.Pricing is null)
+        {
+            errors["pricing"] = ["One of OnDemand, Spot, Reserved."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid("The lease request is invalid.", errors);
+        }
+
+        var leaseId = Guid.CreateVersion7();
+        var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount);
+        if (placement.Allocation is not { } allocation)
+        {
+            return Problems.Conflict("No capacity",
+                $"No healthy {request.Sku} node has {request.GpuCount} free GPUs ({placement.FreeGpus} free in the pool).",
+                new Dictionary<string, object?> { ["sku"] = request.Sku, ["freeGpus"] = placement.FreeGpus });
+        }
+
+        var view = await grains.GetGrain<ILeaseGrain>(leaseId)
+            .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices));
+        return Results.Created($"/v1/leases/{leaseId}", view);
+    }
+
+    private static async Task<IResult> EndAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains)
+    {
+        var lease = grains.GetGrain<ILeaseGrain>(leaseId);
+        if (await lease.Get() is not { } view || view.TenantId != user.TenantId())
+        {
+            return Problems.NotFound($"No lease '{leaseId}'.");
+        }
+
+        return Results.Ok(await lease.End());
+    }
+
+    private static async Task<IResult> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains) =>
+        await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
+            ? Results.Ok(view)
+            : Problems.NotFound($"No lease '{leaseId}'.");
+
+    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
+    {
+        var tenantId = user.TenantId();
+        var ids = await session.Query<LeaseRecord>().Where(l => l.TenantId == tenantId).OrderBy(l => l.StartedAt).Select(l => l.Id).ToListAsync();
+        var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<ILeaseGrain>(id).Get()));
+        return Results.Ok(views.OfType<LeaseView>());
+    }
+}

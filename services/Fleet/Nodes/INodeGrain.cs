@@ -1,0 +1,44 @@
+using Billing.Fleet.Metering;
+
+namespace Billing.Fleet.Nodes;
+
+[Alias("Billing.Fleet.INodeGrain")]
+public interface INodeGrain : IGrainWithStringKey
+{
+    [Alias("Register")]
+    Task<NodeView> Register(NodeSpec spec);
+
+    [Alias("Get")]
+    Task<NodeView?> Get();
+
+    /// <summary>Admits a heartbeat; <paramref name="reportedMask"/> has a bit for every GPU the agent reported on.</summary>
+    [Alias("RecordHeartbeat")]
+    Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask);
+
+    /// <summary>Reserves free GPUs for a lease; null when the node cannot take it.</summary>
+    [Alias("TryAllocate")]
+    Task<Allocation?> TryAllocate(Guid leaseId, int gpuCount);
+
+    /// <summary>Frees a lease's GPUs; the node keeps metering it until its last interval is settled.</summary>
+    [Alias("Release")]
+    Task Release(Guid leaseId);
+}
+
+[GenerateSerializer, Immutable]
+public sealed record NodeSpec([property: Id(0)] string Sku, [property: Id(1)] int GpuCount, [property: Id(2)] string Region);
+
+[GenerateSerializer, Immutable]
+public sealed record Allocation([property: Id(0)] string NodeId, [property: Id(1)] IReadOnlyList<int> GpuIndices, [property: Id(2)] int FreeAfter);
+
+[GenerateSerializer, Immutable]
+public sealed record NodeView(
+    [property: Id(0)] string NodeId,
+    [property: Id(1)] string Sku,
+    [property: Id(2)] int GpuCount,
+    [property: Id(3)] string Region,
+    [property: Id(4)] string Health,
+    [property: Id(5)] DateTimeOffset? LastHeartbeatAt,
+    [property: Id(6)] int GpusFree,
+    [property: Id(7)] int GpusLeased,
+    [property: Id(8)] int GpusUnhealthy,
+    [property: Id(9)] bool Drained);

@@ -1,0 +1,18 @@
+using Billing.Fleet.Nodes;
+
+namespace Billing.Fleet.Placement;
+
+/// <summary>Places leases of one SKU onto its nodes. One activation per SKU serialises placement.</summary>
+[Alias("Billing.Fleet.ISkuPoolGrain")]
+public interface ISkuPoolGrain : IGrainWithStringKey
+{
+    [Alias("AddNode")]
+    Task AddNode(string nodeId, int gpuCount);
+
+    [Alias("Place")]
+    Task<Placement> Place(Guid leaseId, int gpuCount);
+}
+
+/// <summary>Where a lease went, or, when <see cref="Allocation"/> is null, how many GPUs the pool had free.</summary>
+[GenerateSerializer, Immutable]
+public sealed record Placement([property: Id(0)] Allocation? Allocation, [property: Id(1)] int FreeGpus);

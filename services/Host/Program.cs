@@ -1,0 +1,12 @@
+using Billing.Host;
+using Billing.ServiceDefaults;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddServiceDefaults(BillingModules.Select(builder.Configuration["Billing:Services"]));
+
+var app = builder.Build();
+app.MapServiceDefaults();
+app.Run();
+
+/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

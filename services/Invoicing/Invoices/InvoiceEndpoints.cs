@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Security.Claims;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Access;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Billing.Invoicing.Invoices;
+
+public static class InvoiceEndpoints
+{
+    public const int MaxPageSize = 500;
+
+    public static void MapInvoices(this IEndpointRouteBuilder endpoints)
+    {
+        var group = endpoints.MapGroup("/v1/invoices").RequireAuthorization(policy => policy.RequireRole(Roles.Finance, Roles.Ops, Roles.Tenant));
+        group.MapGet("/", ListAsync);
+        group.MapGet("/{invoiceId:guid}", GetAsync);
+    }
+
+    private static async Task<IResult> ListAsync(
+        ClaimsPrincipal user, IQuerySession session, string? period, string? status, string? tenantId, int? page, int? pageSize)
+    {
+        if (period is not null && !DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            return Problems.Invalid("'period' is a month, YYYY-MM.");
+        }
+
+        if (page is < 1 || pageSize is < 1 or > MaxPageSize)
+        {
+            return Problems.Invalid($"'page' starts at 1; 'pageSize' is 1 to {MaxPageSize}.");
+        }
+
+        var tenant = user.ReadableTenant(tenantId);
+        if (user.IsInRole(Roles.Tenant) && tenant is null)
+        {
+            return Results.Ok(Array.Empty<Invoice>());
+        }
+
+        var invoices = session.Query<Invoice>().AsQueryable();
+        if (tenant is not null)
+        {
+            invoices = invoices.Where(i => i.TenantId == tenant);
+        }
+
+        if (period is not null)
+        {
+            invoices = invoices.Where(i => i.Period == period);
+        }
+
+        if (status is not null)
+        {
+            invoices = invoices.Where(i => i.Status == status);
+        }
+
+        var size = pageSize ?? 100;
+        var list = await invoices.OrderBy(i => i.Period).ThenBy(i => i.TenantId).Skip(((page ?? 1) - 1) * size).Take(size).ToListAsync();
+        return Results.Ok(list.Select(InvoiceView.Of));
+    }
+
+    private static async Task<IResult> GetAsync(Guid invoiceId, ClaimsPrincipal user, IQuerySession session)
+    {
+        var invoice = await session.LoadAsync<Invoice>(invoiceId);
+        return invoice is not null && user.ReadableTenant(invoice.TenantId) == invoice.TenantId
+            ? Results.Ok(InvoiceView.Of(invoice))
+            : Problems.NotFound($"No invoice '{invoiceId}'.");
+    }
+}
+
+public sealed record InvoiceView(Guid InvoiceId, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt)
+{
+    public static InvoiceView Of(Invoice i) => new(i.Id, i.TenantId, i.Period, i.Currency, i.Status, i.Lines, i.Total, i.UpdatedAt);
+}

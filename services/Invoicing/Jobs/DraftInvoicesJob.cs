@@ -1,0 +1,24 @@
+using Billing.Invoicing.Invoices;
+using Hangfire;
+
+namespace Billing.Invoicing.Jobs;
+
+/// <summary>
+/// Re-rates the current and the previous month's drafts: late usage can still reach the previous
+/// month, and drafts stay open until finalization lands.
+/// </summary>
+public sealed class DraftInvoicesJob(InvoiceDrafter drafter, TimeProvider time)
+{
+    public const string Id = "invoicing-draft";
+
+    [DisableConcurrentExecution(timeoutInSeconds: 300)]
+    [AutomaticRetry(Attempts = 3)]
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var period in new[] { now.AddMonths(-1), now }.Select(InvoiceDrafter.PeriodOf))
+        {
+            await drafter.DraftAsync(period, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
+using Marten;
+using MassTransit;
+
+namespace Billing.Ledger.Leases;
+
+/// <summary>A fact applied to the ledger once: its marker shares the transaction of the append.</summary>
+public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
+
+/// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
+public sealed class LeaseLifecycleConsumer(IDocumentSession session, TimeProvider time) : IConsumer<LeaseStarted>, IConsumer<LeaseEnded>
+{
+    public Task Consume(ConsumeContext<LeaseStarted> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-started:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<LeaseEnded> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-ended:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
+
+    private async Task AppendOnceAsync(Guid leaseId, string factName, object fact, CancellationToken cancellationToken)
+    {
+        var markerId = DeterministicGuid.Create(factName);
+        if (await session.LoadAsync<AppliedFact>(markerId, cancellationToken) is not null)
+        {
+            return;
+        }
+
+        session.Events.Append(leaseId, fact);
+        session.Insert(new AppliedFact(markerId, time.GetUtcNow()));
+        await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
+    }
+}
+
+public sealed class LeaseLifecycleConsumerDefinition : ConsumerDefinition<LeaseLifecycleConsumer>
+{
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LeaseLifecycleConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
+    }
+}

@@ -1,0 +1,42 @@
+using Billing.Contracts.Fleet;
+using Billing.Ledger.Leases;
+using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
+using JasperFx.Events.Projections;
+using Marten;
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.Ledger;
+
+public sealed class LedgerModule : IBillingModule
+{
+    public string Name => "ledger";
+
+    public bool RunsProjections => true;
+
+    public void AddServices(WebApplicationBuilder builder)
+    {
+        builder.Services.AddScoped<UsageReader>();
+        builder.Services.ConfigureMarten(options =>
+        {
+            options.Events.AddEventType<UsageRecorded>();
+            options.Events.AddEventType<LeaseStarted>();
+            options.Events.AddEventType<LeaseEnded>();
+            options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
+            options.Schema.For<AppliedFact>();
+            options.Schema.For<UsageHour>().Index(h => h.TenantId).Index(h => h.HourStart);
+            options.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
+        });
+    }
+
+    public void AddConsumers(IBusRegistrationConfigurator bus)
+    {
+        bus.AddConsumer<UsageBatchConsumer, UsageBatchConsumerDefinition>();
+        bus.AddConsumer<LeaseLifecycleConsumer, LeaseLifecycleConsumerDefinition>();
+    }
+
+    public void MapEndpoints(IEndpointRouteBuilder endpoints) => endpoints.MapUsage();
+}

@@ -1,0 +1,10 @@
+using Billing.Contracts;
+
+namespace Billing.Ledger.Usage;
+
+/// <summary>
+/// One stored usage window (Marten document keyed by the usage id). Inserted in the same
+/// transaction as the event, so its unique id is what makes a redelivered window a no-op; it also
+/// serves minute-level usage.
+/// </summary>
+public sealed record MeteredWindow(Guid Id, Guid LeaseId, string TenantId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);

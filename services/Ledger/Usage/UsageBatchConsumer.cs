@@ -1,0 +1,51 @@
+using Billing.Contracts.Fleet;
+using Marten;
+using MassTransit;
+
+namespace Billing.Ledger.Usage;
+
+/// <summary>
+/// Appends each new usage window to its lease's stream. Windows already stored (a redelivery, a
+/// replay after a fleet crash) are skipped; two deliveries racing each other collide on the
+/// window's unique id, and the retry then finds it stored.
+/// </summary>
+public sealed class UsageBatchConsumer(IDocumentSession session) : IConsumer<UsageRecordedBatch>
+{
+    public async Task Consume(ConsumeContext<UsageRecordedBatch> context)
+    {
+        var records = context.Message.Records.DistinctBy(r => r.UsageId).ToList();
+        var ids = records.Select(r => r.UsageId).ToArray();
+        var stored = (await session.Query<MeteredWindow>().Where(w => w.Id.IsOneOf(ids)).Select(w => w.Id).ToListAsync(context.CancellationToken)).ToHashSet();
+        var fresh = records.Where(r => !stored.Contains(r.UsageId)).ToList();
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        foreach (var lease in fresh.GroupBy(r => r.LeaseId))
+        {
+            session.Events.Append(lease.Key, lease.OrderBy(r => r.WindowStart).Cast<object>().ToArray());
+        }
+
+        foreach (var usage in fresh)
+        {
+            session.Insert(new MeteredWindow(usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds));
+        }
+
+        await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
+    }
+}
+
+public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatchConsumer>
+{
+    public UsageBatchConsumerDefinition()
+    {
+        ConcurrentMessageLimit = 4;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<UsageBatchConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
+    }
+}

@@ -1,0 +1,49 @@
+using Billing.Contracts;
+using Billing.Contracts.Fleet;
+using Marten.Events.Projections;
+
+namespace Billing.Ledger.Usage;
+
+/// <summary>Usage of one lease in one UTC hour: the read model usage and invoices are built from.</summary>
+public sealed class UsageHour
+{
+    public string Id { get; set; } = "";
+
+    public string TenantId { get; set; } = "";
+
+    public Guid LeaseId { get; set; }
+
+    public string Sku { get; set; } = "";
+
+    public PricingModel Pricing { get; set; }
+
+    public DateTimeOffset HourStart { get; set; }
+
+    public decimal GpuSeconds { get; set; }
+
+    public int Windows { get; set; }
+
+    public static DateTimeOffset HourOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
+
+    public static string IdFor(UsageRecorded usage) => $"{usage.TenantId}|{usage.LeaseId:N}|{HourOf(usage.WindowStart):yyyyMMddHH}";
+}
+
+/// <summary>Rolls usage events of every lease stream up per tenant, lease and hour (async daemon).</summary>
+public sealed class UsageHourProjection : MultiStreamProjection<UsageHour, string>
+{
+    public UsageHourProjection()
+    {
+        Identity<UsageRecorded>(UsageHour.IdFor);
+    }
+
+    public void Apply(UsageRecorded usage, UsageHour hour)
+    {
+        hour.TenantId = usage.TenantId;
+        hour.LeaseId = usage.LeaseId;
+        hour.Sku = usage.Sku;
+        hour.Pricing = usage.Pricing;
+        hour.HourStart = UsageHour.HourOf(usage.WindowStart);
+        hour.GpuSeconds += usage.GpuSeconds;
+        hour.Windows++;
+    }
+}

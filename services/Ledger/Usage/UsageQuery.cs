@@ -1,0 +1,61 @@
+namespace Billing.Ledger.Usage;
+
+public enum Granularity
+{
+    Minute,
+    Hour,
+    Day,
+}
+
+public enum UsageGrouping
+{
+    Sku,
+    Lease,
+    Pricing,
+}
+
+public sealed record UsageBucket(DateTimeOffset Start, string Key, decimal GpuSeconds);
+
+public sealed record UsageReport(
+    string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy,
+    IReadOnlyList<UsageBucket> Buckets, decimal TotalGpuSeconds);
+
+/// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size and a grouping.</summary>
+public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy)
+{
+    public static readonly TimeSpan MaxMinuteRange = TimeSpan.FromDays(7);
+    public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
+
+    public TimeSpan BucketSize => Granularity switch
+    {
+        Granularity.Minute => TimeSpan.FromMinutes(1),
+        Granularity.Hour => TimeSpan.FromHours(1),
+        _ => TimeSpan.FromDays(1),
+    };
+
+    /// <summary>What is wrong with the question, or null when it can be answered.</summary>
+    public string? Problem()
+    {
+        if (From >= To)
+        {
+            return "'from' must be before 'to'.";
+        }
+
+        if (From.UtcTicks % BucketSize.Ticks != 0 || To.UtcTicks % BucketSize.Ticks != 0)
+        {
+            return $"'from' and 'to' must fall on {Granularity.ToString().ToLowerInvariant()} boundaries (UTC).";
+        }
+
+        var limit = Granularity == Granularity.Minute ? MaxMinuteRange : MaxRange;
+        return To - From > limit ? $"At most {limit.TotalDays} days at {Granularity.ToString().ToLowerInvariant()} granularity." : null;
+    }
+
+    public DateTimeOffset BucketOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % BucketSize.Ticks, TimeSpan.Zero);
+
+    public string KeyOf(string sku, Guid leaseId, Billing.Contracts.PricingModel pricing) => GroupBy switch
+    {
+        UsageGrouping.Sku => sku,
+        UsageGrouping.Lease => leaseId.ToString(),
+        _ => pricing.ToString(),
+    };
+}

@@ -1,0 +1,33 @@
+using Marten;
+
+namespace Billing.Ledger.Usage;
+
+/// <summary>Answers usage questions: minutes from the stored windows, hours and days from the hourly projection.</summary>
+public sealed class UsageReader(IQuerySession session)
+{
+    public async Task<UsageReport> ReadAsync(UsageQuery query, CancellationToken cancellationToken)
+    {
+        IEnumerable<(DateTimeOffset At, string Key, decimal GpuSeconds)> rows;
+        if (query.Granularity == Granularity.Minute)
+        {
+            var windows = await session.Query<MeteredWindow>()
+                .Where(w => w.TenantId == query.TenantId && w.WindowStart >= query.From && w.WindowStart < query.To)
+                .ToListAsync(cancellationToken);
+            rows = windows.Select(w => (w.WindowStart, query.KeyOf(w.Sku, w.LeaseId, w.Pricing), w.GpuSeconds));
+        }
+        else
+        {
+            var hours = await session.Query<UsageHour>()
+                .Where(h => h.TenantId == query.TenantId && h.HourStart >= query.From && h.HourStart < query.To)
+                .ToListAsync(cancellationToken);
+            rows = hours.Select(h => (h.HourStart, query.KeyOf(h.Sku, h.LeaseId, h.Pricing), h.GpuSeconds));
+        }
+
+        var buckets = rows
+            .GroupBy(r => (Start: query.BucketOf(r.At), r.Key))
+            .Select(g => new UsageBucket(g.Key.Start, g.Key.Key, g.Sum(r => r.GpuSeconds)))
+            .OrderBy(b => b.Start).ThenBy(b => b.Key, StringComparer.Ordinal)
+            .ToList();
+        return new UsageReport(query.TenantId, query.From, query.To, query.Granularity, query.GroupBy, buckets, buckets.Sum(b => b.GpuSeconds));
+    }
+}

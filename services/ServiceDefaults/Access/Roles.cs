@@ -1,0 +1,12 @@
+namespace Billing.ServiceDefaults.Access;
+
+public static class Roles
+{
+    public const string Ops = "ops";
+    public const string Finance = "finance";
+    public const string Tenant = "tenant";
+    public const string Node = "node";
+
+    public const string TenantIdClaim = "tenant_id";
+    public const string NodeIdClaim = "node_id";
+}

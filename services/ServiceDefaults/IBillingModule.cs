@@ -1,0 +1,25 @@
+using MassTransit;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+
+namespace Billing.ServiceDefaults;
+
+/// <summary>
+/// One service of the platform (fleet, ledger, invoicing). A host runs any set of them: all in one
+/// process on a single machine, or one each behind the gateway.
+/// </summary>
+public interface IBillingModule
+{
+    string Name { get; }
+
+    /// <summary>True when this module owns async projections, so the host runs Marten's daemon.</summary>
+    bool RunsProjections => false;
+
+    void AddServices(WebApplicationBuilder builder);
+
+    void AddConsumers(IBusRegistrationConfigurator bus)
+    {
+    }
+
+    void MapEndpoints(IEndpointRouteBuilder endpoints);
+}
