@@ -23,6 +23,9 @@ public sealed class FleetModule : IBillingModule
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddFleetServices(builder.Configuration);
+        builder.Services.AddSingleton<BusFleetOutbox>();
+        builder.Services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
     }
 
@@ -37,7 +40,7 @@ public sealed class FleetModule : IBillingModule
 
 public static class FleetServices
 {
-    /// <summary>What the fleet's grains need; a test silo calls this too.</summary>
+    /// <summary>What the fleet's grains need but the outbox (the host adds the bus one, a test silo its own).</summary>
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
@@ -46,9 +49,6 @@ public static class FleetServices
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
         services.AddSingleton<IHeartbeatLog>(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
-        services.AddSingleton<BusFleetOutbox>();
-        services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
-        services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
         services.ConfigureMarten(options =>
         {
             options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);

@@ -37,18 +37,7 @@ public static class ServiceDefaultsExtensions
                 o.OpsKey = configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
         services.AddAuthorization(Policies.Add);
 
-        services.AddMarten(_ =>
-            {
-                var options = new StoreOptions();
-                options.Connection(configuration.PostgresConnectionString());
-                options.DatabaseSchemaName = configuration["Billing:Schema"] ?? "billing";
-                options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
-                options.Events.StreamIdentity = StreamIdentity.AsGuid;
-                options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
-                options.Schema.For<ApiKey>().Identity(k => k.Id);
-                options.Schema.For<Tenant>().Identity(t => t.Id);
-                return options;
-            })
+        services.AddMarten(_ => BillingMarten.Options(configuration.PostgresConnectionString(), configuration["Billing:Schema"] ?? "billing"))
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup()
             .AddAsyncDaemon(modules.Any(m => m.RunsProjections)

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs every test: starts PostgreSQL, RabbitMQ and Redis on loopback (infra/up.sh), then the whole solution's tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash infra/up.sh
+. infra/env.sh
+dotnet test Billing.sln --logger "console;verbosity=normal" "$@"
