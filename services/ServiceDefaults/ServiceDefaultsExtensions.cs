@@ -86,9 +86,9 @@ public static class ServiceDefaultsExtensions
 
     private static void TryAddTimeProvider(this IServiceCollection services)
     {
-        if (services.All(d => d.ServiceType != typeof(TimeProvider)))
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider) && Equals(d.ServiceKey, BillingClock.Key)))
         {
-            services.AddSingleton(TimeProvider.System);
+            services.AddKeyedSingleton(BillingClock.Key, TimeProvider.System);
         }
     }
 }

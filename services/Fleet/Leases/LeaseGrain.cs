@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Heartbeats;
 using Billing.Fleet.Messaging;
@@ -19,7 +20,7 @@ public sealed partial class LeaseGrain(
     IDocumentStore store,
     IHeartbeatLog heartbeats,
     IFleetOutbox outbox,
-    TimeProvider time,
+    [FromKeyedServices(BillingClock.Key)] TimeProvider time,
     IOptions<MeteringOptions> options,
     ILogger<LeaseGrain> logger) : Grain, ILeaseGrain
 {

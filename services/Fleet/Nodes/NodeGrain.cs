@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Heartbeats;
 using Billing.Fleet.Leases;
@@ -17,7 +19,7 @@ public sealed class NodeGrain(
     IDocumentStore store,
     IHeartbeatLog heartbeats,
     IFleetOutbox outbox,
-    TimeProvider time,
+    [FromKeyedServices(BillingClock.Key)] TimeProvider time,
     IOptions<MeteringOptions> options) : Grain, INodeGrain
 {
     private readonly MeteringOptions metering = options.Value;

@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
 using Billing.Invoicing.Pricing;
 using Billing.Ledger.Usage;
 using Marten;
@@ -10,7 +12,7 @@ namespace Billing.Invoicing.Invoices;
 /// lines do, and the append carries the version it was computed from, so two runs racing each
 /// other cannot both write.
 /// </summary>
-public sealed class InvoiceDrafter(IDocumentStore store, IOptions<PriceBook> priceBook, TimeProvider time)
+public sealed class InvoiceDrafter(IDocumentStore store, IOptions<PriceBook> priceBook, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
 {
     public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture);
 

@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
 using Billing.Invoicing.Invoices;
 using Hangfire;
 
@@ -7,7 +9,7 @@ namespace Billing.Invoicing.Jobs;
 /// Re-rates the current and the previous month's drafts: late usage can still reach the previous
 /// month, and drafts stay open until finalization lands.
 /// </summary>
-public sealed class DraftInvoicesJob(InvoiceDrafter drafter, TimeProvider time)
+public sealed class DraftInvoicesJob(InvoiceDrafter drafter, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
 {
     public const string Id = "invoicing-draft";
 

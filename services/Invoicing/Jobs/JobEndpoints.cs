@@ -19,7 +19,7 @@ public static class JobEndpoints
         endpoints.ServiceProvider.GetRequiredService<IRecurringJobManager>()
             .AddOrUpdate<DraftInvoicesJob>(DraftInvoicesJob.Id, job => job.RunAsync(CancellationToken.None), Cron.Minutely());
 
-        endpoints.MapPost("/v1/ops/jobs/{jobId}/run", async (string jobId, DraftInvoicesJob draft, TimeProvider time, HttpContext http) =>
+        endpoints.MapPost("/v1/ops/jobs/{jobId}/run", async (string jobId, DraftInvoicesJob draft, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
         {
             if (jobId != DraftInvoicesJob.Id)
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
 using Marten;
@@ -9,7 +10,7 @@ namespace Billing.Ledger.Leases;
 public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 
 /// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
-public sealed class LeaseLifecycleConsumer(IDocumentSession session, TimeProvider time) : IConsumer<LeaseStarted>, IConsumer<LeaseEnded>
+public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IConsumer<LeaseStarted>, IConsumer<LeaseEnded>
 {
     public Task Consume(ConsumeContext<LeaseStarted> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-started:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);

@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults;
+using Microsoft.Extensions.DependencyInjection;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -24,7 +26,7 @@ public static class AccessEndpoints
         ops.MapDelete("/keys/{keyId}", RevokeKeyAsync);
     }
 
-    private static async Task<IResult> CreateTenantAsync(CreateTenant request, IDocumentSession session, KeyIssuer issuer, TimeProvider time)
+    private static async Task<IResult> CreateTenantAsync(CreateTenant request, IDocumentSession session, KeyIssuer issuer, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         if (string.IsNullOrWhiteSpace(request.Name) || request.Name.Length > 200)
         {
@@ -50,7 +52,7 @@ public static class AccessEndpoints
         return Results.Created($"/v1/keys/{key.KeyId}", new KeyIssued(key.KeyId, key.Role, key.Name, secret));
     }
 
-    private static async Task<IResult> RevokeKeyAsync(string keyId, IDocumentSession session, TimeProvider time)
+    private static async Task<IResult> RevokeKeyAsync(string keyId, IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         if (keyId.Length != 12)
         {

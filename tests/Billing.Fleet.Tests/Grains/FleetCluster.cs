@@ -58,7 +58,7 @@ public sealed class FleetCluster : IAsyncLifetime
                 ["ConnectionStrings:Postgres"] = ConnectionString,
                 ["Billing:Schema"] = Schema,
             }).Build();
-            services.AddSingleton<TimeProvider>(Time);
+            services.AddKeyedSingleton<TimeProvider>(BillingClock.Key, Time);
             services.AddMarten(_ => BillingMarten.Options(ConnectionString, Schema)).UseLightweightSessions().ApplyAllDatabaseChangesOnStartup();
             services.AddFleetServices(configuration);
             services.AddSingleton<IFleetOutbox>(Outbox);

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Billing.IntegrationTests;
+
+/// <summary>
+/// The whole platform in one host, over the real PostgreSQL and RabbitMQ that infra/up.sh starts:
+/// a fresh schema and a fresh RabbitMQ virtual host per run, a fake clock the tests drive, and a
+/// restart that keeps the database and the broker but loses everything in memory.
+/// </summary>
+public sealed class Platform : IAsyncLifetime
+{
+    public const string OpsKey = "test-ops-key";
+
+    private static readonly string Postgres =
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
+
+    private static readonly string RabbitManagement =
+        $"http://127.0.0.1:{Environment.GetEnvironmentVariable("BILLING_RABBIT_MGMT_PORT") ?? "55673"}";
+
+    private static readonly string RabbitPort = Environment.GetEnvironmentVariable("BILLING_RABBIT_PORT") ?? "55672";
+
+    private readonly string schema = $"it_{Guid.NewGuid():N}"[..19];
+    private readonly string vhost = $"it-{Guid.NewGuid():N}"[..19];
+    private readonly HttpClient rabbit = new() { BaseAddress = new Uri(RabbitManagement) };
+    private WebApplicationFactory<Program>? factory;
+    private HttpMessageInvoker? server;
+
+    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+
+    public IServiceProvider Services => factory!.Services;
+
+    public async Task InitializeAsync()
+    {
+        rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        (await rabbit.PutAsync($"/api/vhosts/{vhost}", null)).EnsureSuccessStatusCode();
+        (await rabbit.PutAsJsonAsync($"/api/permissions/{vhost}/guest", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+        await StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await StopAsync();
+        await rabbit.DeleteAsync($"/api/vhosts/{vhost}");
+        await using var connection = new NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"drop schema if exists {schema} cascade; drop schema if exists {schema}_hangfire cascade", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Stops the host and starts a new one on the same database and broker.</summary>
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAsync();
+    }
+
+    /// <summary>A client that survives restarts: each request goes to the host running at the time.</summary>
+    public HttpClient Client(string? key = null)
+    {
+        var client = new HttpClient(new CurrentHostHandler(this)) { BaseAddress = new Uri("http://localhost/") };
+        if (key is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return client;
+    }
+
+    /// <summary>True once the broker holds no message of this run: everything published was consumed.</summary>
+    public async Task<bool> BrokerIdleAsync()
+    {
+        var queues = await rabbit.GetFromJsonAsync<List<QueueInfo>>($"/api/queues/{vhost}");
+        return queues!.All(q => q.Messages == 0);
+    }
+
+    private async Task StartAsync()
+    {
+        var (siloPort, gatewayPort) = (FreePort(), FreePort());
+        factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
+        {
+            host.UseSetting("Billing:OpsKey", OpsKey);
+            host.UseSetting("Billing:Schema", schema);
+            host.UseSetting("ConnectionStrings:Postgres", Postgres);
+            host.UseSetting("ConnectionStrings:RabbitMq", $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}");
+            host.UseSetting("Silo:SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            host.UseSetting("Silo:GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            host.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(Billing.ServiceDefaults.BillingClock.Key, Time));
+        });
+        server = new HttpMessageInvoker(factory.Server.CreateHandler());
+        using var client = Client();
+        (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
+    }
+
+    private async Task StopAsync()
+    {
+        if (factory is not null)
+        {
+            server?.Dispose();
+            await factory.DisposeAsync();
+            factory = null;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed record QueueInfo(string Name, int Messages);
+
+    private sealed class CurrentHostHandler(Platform platform) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            platform.server!.SendAsync(request, cancellationToken);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PlatformCollection : ICollectionFixture<Platform>
+{
+    public const string Name = "platform";
+}

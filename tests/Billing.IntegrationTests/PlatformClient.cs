@@ -1,0 +1,71 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Billing.IntegrationTests;
+
+/// <summary>The public API as the platform's users call it, with the fake clock of the run.</summary>
+public sealed class PlatformClient(Platform platform)
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    public HttpClient Ops { get; } = platform.Client(Platform.OpsKey);
+
+    public DateTimeOffset Now => platform.Time.GetUtcNow();
+
+    public void Advance(TimeSpan by) => platform.Time.Advance(by);
+
+    public async Task<(string TenantId, HttpClient Client)> TenantAsync(string name = "acme")
+    {
+        var created = await ReadAsync(await Ops.PostAsJsonAsync("/v1/tenants", new { name }), HttpStatusCode.Created);
+        return (created.GetProperty("tenantId").GetString()!, platform.Client(created.GetProperty("apiKey").GetString()));
+    }
+
+    public async Task<(string NodeId, HttpClient Agent)> NodeAsync(string sku, int gpuCount = 8)
+    {
+        var nodeId = $"node-{Guid.NewGuid():N}"[..17];
+        var created = await ReadAsync(await Ops.PostAsJsonAsync("/v1/nodes", new { nodeId, sku, gpuCount, region = "test-1" }), HttpStatusCode.Created);
+        return (nodeId, platform.Client(created.GetProperty("agentKey").GetString()));
+    }
+
+    public Task<HttpResponseMessage> HeartbeatAsync(HttpClient agent, string nodeId, int gpuCount = 8, int? failedGpu = null, DateTimeOffset? at = null) =>
+        agent.PostAsJsonAsync($"/v1/nodes/{nodeId}/heartbeats", new
+        {
+            observedAt = at ?? Now,
+            gpus = Enumerable.Range(0, gpuCount).Select(i => new
+            {
+                index = i,
+                uuid = $"GPU-{nodeId}-{i}",
+                healthy = i != failedGpu,
+                utilizationPct = 97.5,
+                memoryUsedMiB = 70_000,
+                memoryTotalMiB = 81_559,
+                temperatureC = 61,
+                powerW = 650,
+                eccUncorrected = 0,
+                xid = 0,
+            }),
+        });
+
+    public static async Task<JsonElement> ReadAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"Expected {expected}, got {response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>Polls until <paramref name="read"/> gives <paramref name="expected"/> or the time is up, then returns the last value.</summary>
+    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, T expected, int seconds = 60)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(seconds);
+        var value = await read();
+        while (!EqualityComparer<T>.Default.Equals(value, expected) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            value = await read();
+        }
+
+        return value;
+    }
+}
