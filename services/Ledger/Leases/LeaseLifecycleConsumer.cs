@@ -34,6 +34,12 @@ public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedS
 
 public sealed class LeaseLifecycleConsumerDefinition : ConsumerDefinition<LeaseLifecycleConsumer>
 {
+    /// <summary>Transitions are few; one at a time keeps each lease stream in the order they were published.</summary>
+    public LeaseLifecycleConsumerDefinition()
+    {
+        ConcurrentMessageLimit = 1;
+    }
+
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LeaseLifecycleConsumer> consumerConfigurator, IRegistrationContext context)
     {

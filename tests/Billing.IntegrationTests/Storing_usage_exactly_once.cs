@@ -1,0 +1,70 @@
+using Billing.Contracts;
+using Billing.Contracts.Fleet;
+using Billing.Ledger.Leases;
+using Billing.Ledger.Usage;
+using Marten;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.IntegrationTests;
+
+[Collection(PlatformCollection.Name)]
+public sealed class Storing_usage_exactly_once(Platform platform)
+{
+    private static readonly DateTimeOffset Window = new(2026, 11, 2, 9, 0, 0, TimeSpan.Zero);
+
+    private static UsageRecorded Usage(Guid leaseId, int minute, decimal gpuSeconds) =>
+        new(Billing.ServiceDefaults.DeterministicGuid.Create($"usage:{leaseId:N}:{minute}"), leaseId, "tenant-x", "node-x", "H100-SXM-80GB",
+            PricingModel.OnDemand, Window.AddMinutes(minute), gpuSeconds, Window.AddMinutes(minute + 1));
+
+    private async Task<(int Events, int Windows, decimal GpuSeconds)> StoredAsync(Guid leaseId)
+    {
+        await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var events = await session.Events.FetchStreamAsync(leaseId);
+        var windows = await session.Query<MeteredWindow>().Where(w => w.LeaseId == leaseId).ToListAsync();
+        return (events.Count, windows.Count, windows.Sum(w => w.GpuSeconds));
+    }
+
+    private async Task<(int, int, decimal)> SettledAsync(Guid leaseId, (int, int, decimal) expected)
+    {
+        var stored = await PlatformClient.EventuallyAsync(() => StoredAsync(leaseId), expected);
+        await PlatformClient.EventuallyAsync(platform.BrokerIdleAsync, true);
+        return stored == expected ? await StoredAsync(leaseId) : stored;
+    }
+
+    [Fact]
+    public async Task A_batch_delivered_twice_and_an_overlapping_one_are_stored_once()
+    {
+        var leaseId = Guid.NewGuid();
+        var bus = platform.Services.GetRequiredService<IBus>();
+        var first = new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, 0, 480m), Usage(leaseId, 1, 480m)]);
+        var overlapping = new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, 1, 480m), Usage(leaseId, 2, 120.5m)]);
+
+        await bus.Publish(first);
+        await bus.Publish(first);
+        await bus.Publish(overlapping);
+
+        Assert.Equal((3, 3, 1080.5m), await SettledAsync(leaseId, (3, 3, 1080.5m)));
+    }
+
+    [Fact]
+    public async Task A_lease_transition_delivered_twice_is_stored_once()
+    {
+        var leaseId = Guid.NewGuid();
+        var bus = platform.Services.GetRequiredService<IBus>();
+        var started = new LeaseStarted(leaseId, "tenant-x", "node-x", "H100-SXM-80GB", PricingModel.Spot, [0, 1], Window);
+
+        await bus.Publish(started);
+        await bus.Publish(started);
+        await bus.Publish(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddHours(1)));
+
+        var stored = await PlatformClient.EventuallyAsync(async () => (await StoredAsync(leaseId)).Events, 2);
+        await PlatformClient.EventuallyAsync(platform.BrokerIdleAsync, true);
+        await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var events = await session.Events.FetchStreamAsync(leaseId);
+        Assert.Equal(2, stored);
+        Assert.Equal([typeof(LeaseStarted), typeof(LeaseEnded)], events.Select(e => e.EventType));
+        var markers = new[] { $"lease-started:{leaseId:N}", $"lease-ended:{leaseId:N}" }.Select(Billing.ServiceDefaults.DeterministicGuid.Create).ToArray();
+        Assert.Equal(2, await session.Query<AppliedFact>().Where(f => f.Id.IsOneOf(markers)).CountAsync());
+    }
+}
