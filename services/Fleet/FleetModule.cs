@@ -70,7 +70,16 @@ public static class FleetServices
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(
                 configuration.GetConnectionString("Redis") ?? "127.0.0.1:56379"));
-            silo.ConfigureEndpoints(System.Net.IPAddress.Parse(configuration["Silo:AdvertisedIp"] ?? "127.0.0.1"), siloPort, gatewayPort, listenOnAnyHostAddress: false);
+            if (configuration["Silo:AdvertisedHost"] is { Length: > 0 } host)
+            {
+                // In a container: advertise the host name's address, listen on every interface.
+                silo.ConfigureEndpoints(host, siloPort, gatewayPort, System.Net.Sockets.AddressFamily.InterNetwork, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                // Otherwise the silo would advertise the machine's external address.
+                silo.ConfigureEndpoints(System.Net.IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false);
+            }
         }
         else
         {
