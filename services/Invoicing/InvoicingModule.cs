@@ -1,6 +1,5 @@
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
-using Billing.Invoicing.Pricing;
 using Billing.ServiceDefaults;
 using Hangfire;
 using Hangfire.PostgreSql;

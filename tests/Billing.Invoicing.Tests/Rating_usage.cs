@@ -1,6 +1,6 @@
 using Billing.Contracts;
 using Billing.Invoicing.Invoices;
-using Billing.Invoicing.Pricing;
+using Billing.ServiceDefaults;
 using FsCheck;
 using FsCheck.Xunit;
 

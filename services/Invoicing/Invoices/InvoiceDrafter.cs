@@ -1,6 +1,5 @@
 using Billing.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
-using Billing.Invoicing.Pricing;
 using Billing.Ledger.Usage;
 using Marten;
 using Microsoft.Extensions.Options;

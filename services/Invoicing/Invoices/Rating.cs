@@ -1,5 +1,5 @@
 using Billing.Contracts;
-using Billing.Invoicing.Pricing;
+using Billing.ServiceDefaults;
 
 namespace Billing.Invoicing.Invoices;
 

@@ -1,4 +1,4 @@
-namespace Billing.Invoicing.Pricing;
+namespace Billing.ServiceDefaults;
 
 /// <summary>Prices per GPU-hour, per SKU, in one currency (section <c>Billing:PriceBook</c>).</summary>
 public sealed class PriceBook
