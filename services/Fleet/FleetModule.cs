@@ -3,6 +3,11 @@ using Billing.Fleet.Leases;
 using Billing.Fleet.Messaging;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Pricing;
+using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults.Jobs;
+using JasperFx.Events.Projections;
+using Marten.Events.Projections;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Marten;
@@ -20,12 +25,15 @@ public sealed class FleetModule : IBillingModule
 {
     public string Name => "fleet";
 
+    public string JobQueue => "fleet";
+
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddFleetServices(builder.Configuration);
         builder.Services.AddSingleton<BusFleetOutbox>();
         builder.Services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
+        builder.Services.AddBillingJob<SpotPriceJob>(SpotPriceJob.Id, "*/5 * * * *", JobQueue);
         builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
     }
 
@@ -35,6 +43,7 @@ public sealed class FleetModule : IBillingModule
         endpoints.MapNodes();
         endpoints.MapHeartbeats();
         endpoints.MapLeases();
+        endpoints.MapPrices();
     }
 }
 
@@ -44,6 +53,8 @@ public static class FleetServices
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
+        services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
         services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
         services.AddSingleton(sp => new PostgresHeartbeatLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
@@ -53,6 +64,9 @@ public static class FleetServices
         {
             options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);
             options.Schema.For<LeaseRecord>().Index(l => l.NodeId).Index(l => l.TenantId);
+            options.Events.AddEventType<SpotTicked>();
+            options.Events.AddEventType<SpotPriceChanged>();
+            options.Projections.Snapshot<SpotMarket>(SnapshotLifecycle.Inline);
         });
         return services;
     }

@@ -2,7 +2,7 @@ using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
 using Billing.ServiceDefaults;
 using Hangfire;
-using Hangfire.PostgreSql;
+using Billing.ServiceDefaults.Jobs;
 using JasperFx.Events.Projections;
 using Marten;
 using Marten.Events.Projections;
@@ -16,13 +16,15 @@ public sealed class InvoicingModule : IBillingModule
 {
     public string Name => "invoicing";
 
+    public string JobQueue => "invoicing";
+
     public void AddServices(WebApplicationBuilder builder)
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
         services.AddSingleton<InvoiceDrafter>();
-        services.AddTransient<DraftInvoicesJob>();
+        services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
         services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<InvoiceDrafted>();
@@ -30,19 +32,10 @@ public sealed class InvoicingModule : IBillingModule
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
         });
 
-        var schema = (configuration["Billing:Schema"] ?? "billing") + "_hangfire";
-        services.AddHangfire(hangfire => hangfire
-            .UseSimpleAssemblyNameTypeSerializer()
-            .UseRecommendedSerializerSettings()
-            .UsePostgreSqlStorage(
-                storage => storage.UseNpgsqlConnection(configuration.PostgresConnectionString()),
-                new PostgreSqlStorageOptions { SchemaName = schema, QueuePollInterval = TimeSpan.FromSeconds(1), PrepareSchemaIfNecessary = true }));
-        services.AddHangfireServer(o => o.WorkerCount = 2);
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapInvoices();
-        endpoints.MapJobs();
     }
 }

@@ -15,6 +15,9 @@ public interface IBillingModule
     /// <summary>True when this module owns async projections, so the host runs Marten's daemon.</summary>
     bool RunsProjections => false;
 
+    /// <summary>The Hangfire queue this module's jobs run on, if it has any.</summary>
+    string? JobQueue => null;
+
     void AddServices(WebApplicationBuilder builder);
 
     void AddConsumers(IBusRegistrationConfigurator bus)

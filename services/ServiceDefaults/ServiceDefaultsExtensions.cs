@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Jobs;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -44,6 +45,7 @@ public static class ServiceDefaultsExtensions
                 ? Enum.Parse<DaemonMode>(configuration["Billing:ProjectionDaemon"] ?? nameof(DaemonMode.Solo))
                 : DaemonMode.Disabled);
 
+        services.AddHangfireStorage(configuration, modules.Select(m => m.JobQueue).OfType<string>());
         foreach (var module in modules)
         {
             module.AddServices(builder);
@@ -73,6 +75,7 @@ public static class ServiceDefaultsExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+        app.MapBillingJobs();
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())
         {
             module.MapEndpoints(app);

@@ -11,7 +11,14 @@ public interface ISkuPoolGrain : IGrainWithStringKey
 
     [Alias("Place")]
     Task<Placement> Place(Guid leaseId, int gpuCount);
+
+    /// <summary>GPUs of reachable, undrained nodes, and GPUs allocated to running leases, as the nodes report now.</summary>
+    [Alias("Capacity")]
+    Task<PoolCapacity> Capacity();
 }
+
+[GenerateSerializer, Immutable]
+public sealed record PoolCapacity([property: Id(0)] int Supply, [property: Id(1)] int Allocated);
 
 /// <summary>Where a lease went, or, when <see cref="Allocation"/> is null, how many GPUs the pool had free.</summary>
 [GenerateSerializer, Immutable]

@@ -37,14 +37,29 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
         }
 
         // The cache may be stale (leases ended, nodes came back): refresh it and try once more.
-        var views = await Task.WhenAll(free.Keys.ToList().Select(id => GrainFactory.GetGrain<INodeGrain>(id).Get()));
-        foreach (var view in views.OfType<NodeView>())
+        await RefreshAsync();
+
+        var retried = await TryPlaceAsync(leaseId, gpuCount);
+        return new Placement(retried, free.Values.Sum());
+    }
+
+    public async Task<PoolCapacity> Capacity()
+    {
+        var views = (await RefreshAsync()).ToList();
+        return new PoolCapacity(
+            views.Where(v => v.Health is NodeHealth.Healthy or NodeHealth.Degraded && !v.Drained).Sum(v => v.GpuCount),
+            views.Sum(v => v.GpusLeased));
+    }
+
+    private async Task<IEnumerable<NodeView>> RefreshAsync()
+    {
+        var views = (await Task.WhenAll(free.Keys.ToList().Select(id => GrainFactory.GetGrain<INodeGrain>(id).Get()))).OfType<NodeView>().ToList();
+        foreach (var view in views)
         {
             free[view.NodeId] = view.Health is NodeHealth.Healthy or NodeHealth.Degraded && !view.Drained ? view.GpusFree : 0;
         }
 
-        var retried = await TryPlaceAsync(leaseId, gpuCount);
-        return new Placement(retried, free.Values.Sum());
+        return views;
     }
 
     private async Task<Allocation?> TryPlaceAsync(Guid leaseId, int gpuCount)

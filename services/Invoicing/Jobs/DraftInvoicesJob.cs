@@ -1,7 +1,7 @@
 using Billing.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
 using Billing.Invoicing.Invoices;
-using Hangfire;
+using Billing.ServiceDefaults.Jobs;
 
 namespace Billing.Invoicing.Jobs;
 
@@ -9,12 +9,10 @@ namespace Billing.Invoicing.Jobs;
 /// Re-rates the current and the previous month's drafts: late usage can still reach the previous
 /// month, and drafts stay open until finalization lands.
 /// </summary>
-public sealed class DraftInvoicesJob(InvoiceDrafter drafter, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+public sealed class DraftInvoicesJob(InvoiceDrafter drafter, [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IBillingJob
 {
     public const string Id = "invoicing-draft";
 
-    [DisableConcurrentExecution(timeoutInSeconds: 300)]
-    [AutomaticRetry(Attempts = 3)]
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();

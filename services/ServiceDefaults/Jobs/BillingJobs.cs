@@ -1,0 +1,75 @@
+using Hangfire;
+using Hangfire.PostgreSql;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Billing.ServiceDefaults.Access;
+
+namespace Billing.ServiceDefaults.Jobs;
+
+/// <summary>
+/// Hangfire on PostgreSQL for every service: each module adds its jobs with <see cref="AddBillingJob{TJob}"/>,
+/// the host's server works only its modules' queues, and ops can run any job now with the same code.
+/// </summary>
+public static class BillingJobs
+{
+    public static IServiceCollection AddBillingJob<TJob>(this IServiceCollection services, string id, string cron, string queue)
+        where TJob : class, IBillingJob
+    {
+        services.AddKeyedTransient<IBillingJob, TJob>(id);
+        services.AddSingleton(new BillingJobSchedule(id, cron, queue));
+        return services;
+    }
+
+    internal static void AddHangfireStorage(this IServiceCollection services, IConfiguration configuration, IEnumerable<string> queues)
+    {
+        var schema = (configuration["Billing:Schema"] ?? "billing") + "_hangfire";
+        services.AddHangfire(hangfire => hangfire
+            .UseSimpleAssemblyNameTypeSerializer()
+            .UseRecommendedSerializerSettings()
+            .UsePostgreSqlStorage(
+                storage => storage.UseNpgsqlConnection(configuration.PostgresConnectionString()),
+                new PostgreSqlStorageOptions { SchemaName = schema, QueuePollInterval = TimeSpan.FromSeconds(1), PrepareSchemaIfNecessary = true }));
+        var served = queues.Distinct().ToArray();
+        if (served.Length > 0)
+        {
+            services.AddHangfireServer(o =>
+            {
+                o.Queues = served;
+                o.WorkerCount = 2;
+            });
+        }
+
+        services.AddTransient<BillingJobRunner>();
+    }
+
+    /// <summary>Registers every module's recurring jobs under their constant ids; maps the ops "run now" endpoint.</summary>
+    internal static void MapBillingJobs(this WebApplication app)
+    {
+        var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
+        foreach (var job in app.Services.GetServices<BillingJobSchedule>())
+        {
+            recurring.AddOrUpdate<BillingJobRunner>(job.Id, job.Queue, runner => runner.RunAsync(job.Id, CancellationToken.None), job.Cron);
+        }
+
+        app.MapPost("/v1/ops/jobs/{jobId}/run", async (string jobId, IServiceProvider services, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
+        {
+            if (services.GetKeyedService<IBillingJob>(jobId) is not { } job)
+            {
+                return Problems.NotFound($"No job '{jobId}' in this service.");
+            }
+
+            await job.RunAsync(http.RequestAborted);
+            return Results.Ok(new { jobId, ranAt = time.GetUtcNow() });
+        }).RequireAuthorization(Policies.Ops);
+    }
+}
+
+/// <summary>What Hangfire invokes: the job registered under the id.</summary>
+public sealed class BillingJobRunner(IServiceProvider services)
+{
+    public Task RunAsync(string jobId, CancellationToken cancellationToken) =>
+        services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+}
