@@ -34,6 +34,7 @@ public sealed class FleetModule : IBillingModule
         builder.Services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.Services.AddBillingJob<SpotPriceJob>(SpotPriceJob.Id, "*/5 * * * *", JobQueue);
+        builder.Services.AddBillingJob<FleetMaintenanceJob>(FleetMaintenanceJob.Id, "* * * * *", JobQueue);
         builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
     }
 
@@ -53,6 +54,7 @@ public static class FleetServices
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.Configure<LeaseOptions>(configuration.GetSection(LeaseOptions.Section));
         services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
         services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
         services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));

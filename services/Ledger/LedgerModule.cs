@@ -23,7 +23,9 @@ public sealed class LedgerModule : IBillingModule
         builder.Services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<UsageRecorded>();
+            options.Events.AddEventType<LeasePending>();
             options.Events.AddEventType<LeaseStarted>();
+            options.Events.AddEventType<LeasePreemptionScheduled>();
             options.Events.AddEventType<LeaseEnded>();
             options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
             options.Schema.For<AppliedFact>();

@@ -9,8 +9,25 @@ public interface ILeaseGrain : IGrainWithGuidKey
     [Alias("Start")]
     Task<LeaseView> Start(LeaseSpec spec);
 
+    /// <summary>The tenant ends the lease now.</summary>
     [Alias("End")]
     Task<LeaseView?> End();
+
+    /// <summary>A pending lease whose GPUs have freed up starts running.</summary>
+    [Alias("Activate")]
+    Task Activate();
+
+    /// <summary>Gives a spot lease notice: it stops accruing at <paramref name="preemptAt"/>.</summary>
+    [Alias("SchedulePreemption")]
+    Task SchedulePreemption(DateTimeOffset preemptAt);
+
+    /// <summary>The notice has run out: the lease is Preempted as of its preemption time.</summary>
+    [Alias("CompletePreemption")]
+    Task CompletePreemption();
+
+    /// <summary>The node was lost or a leased GPU stayed failed: the lease ends Interrupted at <paramref name="at"/>.</summary>
+    [Alias("Interrupt")]
+    Task Interrupt(DateTimeOffset at);
 
     [Alias("Get")]
     Task<LeaseView?> Get();
@@ -26,7 +43,8 @@ public sealed record LeaseSpec(
     [property: Id(1)] string NodeId,
     [property: Id(2)] string Sku,
     [property: Id(3)] PricingModel Pricing,
-    [property: Id(4)] IReadOnlyList<int> GpuIndices);
+    [property: Id(4)] IReadOnlyList<int> GpuIndices,
+    [property: Id(5)] DateTimeOffset? StartsAt = null);
 
 [GenerateSerializer, Immutable]
 public sealed record LeaseView(
@@ -40,4 +58,5 @@ public sealed record LeaseView(
     [property: Id(7)] DateTimeOffset StartedAt,
     [property: Id(8)] DateTimeOffset? EndedAt,
     [property: Id(9)] decimal GpuSeconds,
-    [property: Id(10)] bool Settled);
+    [property: Id(10)] bool Settled,
+    [property: Id(11)] DateTimeOffset? PreemptAt);

@@ -47,7 +47,7 @@ public static class LeaseEndpoints
         }
 
         var leaseId = Guid.CreateVersion7();
-        var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount);
+        var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value);
         if (placement.Allocation is not { } allocation)
         {
             return Problems.Conflict("No capacity",
@@ -56,7 +56,7 @@ public static class LeaseEndpoints
         }
 
         var view = await grains.GetGrain<ILeaseGrain>(leaseId)
-            .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices));
+            .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices, allocation.StartsAt));
         return Results.Created($"/v1/leases/{leaseId}", view);
     }
 

@@ -54,31 +54,89 @@ public sealed partial class LeaseGrain(
             return View(record);
         }
 
-        var startedAt = MeteringRules.ToMillisecond(time.GetUtcNow());
-        var started = new LeaseRecord(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startedAt,
-            LeaseStates.Running, null, startedAt, 0, false);
+        var now = MeteringRules.ToMillisecond(time.GetUtcNow());
+        var startsAt = spec.StartsAt is { } later && later > now ? MeteringRules.ToMillisecond(later) : now;
+        var state = startsAt > now ? LeaseStates.Pending : LeaseStates.Running;
+        var started = new LeaseRecord(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startsAt,
+            state, null, startsAt, 0, false);
         await SaveAsync(started);
         meter = LeaseMeter.Start(started.Terms);
-        await outbox.PublishAsync(new LeaseStarted(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startedAt));
+        if (state == LeaseStates.Pending)
+        {
+            await outbox.PublishAsync(new LeasePending(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startsAt));
+        }
+        else
+        {
+            await outbox.PublishAsync(new LeaseStarted(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startsAt));
+        }
         return View(started);
     }
 
     public async Task<LeaseView?> End()
     {
-        if (record is null || meter is null || record.State != LeaseStates.Running)
+        if (record is null || !LeaseStates.Holds(record.State))
         {
             return record is null ? null : View(record);
         }
 
-        var (ended, closed) = meter.End(MeteringRules.ToMillisecond(time.GetUtcNow()));
+        var at = record.PreemptAt is { } preemptAt && preemptAt < time.GetUtcNow() ? preemptAt : time.GetUtcNow();
+        await FinishAsync(LeaseStates.Ended, at);
+        await GrainFactory.GetGrain<INodeGrain>(record.NodeId).Release(LeaseId);
+        return View(record);
+    }
+
+    public async Task Activate()
+    {
+        if (record is { State: LeaseStates.Pending } pending && time.GetUtcNow() >= pending.StartedAt)
+        {
+            await SaveAsync(pending with { State = LeaseStates.Running });
+            await outbox.PublishAsync(new LeaseStarted(LeaseId, pending.TenantId, pending.NodeId, pending.Sku, pending.Pricing, pending.GpuIndices, pending.StartedAt));
+        }
+    }
+
+    public async Task SchedulePreemption(DateTimeOffset preemptAt)
+    {
+        if (record is not { State: LeaseStates.Running } running || meter is null)
+        {
+            return;
+        }
+
+        var (ended, closed) = meter.End(MeteringRules.ToMillisecond(preemptAt));
+        meter = ended;
+        Queue(closed);
+        var at = ended.Terms.End!.Value;
+        await SaveAsync(running with { State = LeaseStates.PreemptionScheduled, PreemptAt = at });
+        await outbox.PublishAsync(new LeasePreemptionScheduled(LeaseId, running.TenantId, at, time.GetUtcNow()));
+        await PublishAsync();
+    }
+
+    public async Task CompletePreemption()
+    {
+        if (record is { State: LeaseStates.PreemptionScheduled, PreemptAt: { } at })
+        {
+            await FinishAsync(LeaseStates.Preempted, at);
+        }
+    }
+
+    public async Task Interrupt(DateTimeOffset at)
+    {
+        if (record is not null && LeaseStates.Holds(record.State))
+        {
+            var end = record.PreemptAt is { } preemptAt && preemptAt < at ? preemptAt : at;
+            await FinishAsync(LeaseStates.Interrupted, end < record.StartedAt ? record.StartedAt : end);
+        }
+    }
+
+    /// <summary>Stops accrual at <paramref name="at"/> (never before what heartbeats already vouched for) and records why.</summary>
+    private async Task FinishAsync(string state, DateTimeOffset at)
+    {
+        var (ended, closed) = meter!.End(MeteringRules.ToMillisecond(at));
         meter = ended;
         Queue(closed);
         var endedAt = ended.Terms.End!.Value;
-        await SaveAsync(record with { State = LeaseStates.Ended, EndedAt = endedAt });
-        await outbox.PublishAsync(new LeaseEnded(LeaseId, record.TenantId, LeaseStates.Ended, endedAt));
-        await GrainFactory.GetGrain<INodeGrain>(record.NodeId).Release(LeaseId);
+        await SaveAsync(record! with { State = state, EndedAt = endedAt });
+        await outbox.PublishAsync(new LeaseEnded(LeaseId, record!.TenantId, state, endedAt));
         await PublishAsync();
-        return View(record);
     }
 
     public Task<LeaseView?> Get() => Task.FromResult(record is null ? null : View(record));
@@ -166,7 +224,7 @@ public sealed partial class LeaseGrain(
             ? lease.ClosedGpuMilliseconds
             : publishedGpuMilliseconds + unpublished.Sum(u => (long)(u.GpuSeconds * 1000)) + (meter?.OpenGpuMilliseconds ?? 0);
         return new LeaseView(lease.Id, lease.TenantId, lease.NodeId, lease.Sku, lease.Pricing, lease.GpuIndices, lease.State,
-            lease.StartedAt, lease.EndedAt, metered / 1000m, lease.Settled);
+            lease.StartedAt, lease.EndedAt, metered / 1000m, lease.Settled, lease.PreemptAt);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId}: {Count} usage windows not yet published; retrying with the next heartbeat.")]

@@ -5,8 +5,15 @@ namespace Billing.Fleet.Leases;
 
 public static class LeaseStates
 {
+    public const string Pending = "Pending";
     public const string Running = "Running";
+    public const string PreemptionScheduled = "PreemptionScheduled";
     public const string Ended = "Ended";
+    public const string Preempted = "Preempted";
+    public const string Interrupted = "Interrupted";
+
+    /// <summary>States that hold GPUs on the node.</summary>
+    public static bool Holds(string state) => state is Pending or Running or PreemptionScheduled;
 }
 
 /// <summary>
@@ -26,7 +33,8 @@ public sealed record LeaseRecord(
     DateTimeOffset? EndedAt,
     DateTimeOffset Checkpoint,
     long ClosedGpuMilliseconds,
-    bool Settled)
+    bool Settled,
+    DateTimeOffset? PreemptAt = null)
 {
     public LeaseTerms Terms => new(GpuIndices.Aggregate(0UL, (mask, i) => mask | (1UL << i)), StartedAt, EndedAt);
 }

@@ -1,3 +1,4 @@
+using Billing.Contracts;
 using Billing.Fleet.Metering;
 
 namespace Billing.Fleet.Nodes;
@@ -17,18 +18,44 @@ public interface INodeGrain : IGrainWithStringKey
 
     /// <summary>Reserves free GPUs for a lease; null when the node cannot take it.</summary>
     [Alias("TryAllocate")]
-    Task<Allocation?> TryAllocate(Guid leaseId, int gpuCount);
+    Task<Allocation?> TryAllocate(Guid leaseId, int gpuCount, PricingModel pricing);
 
-    /// <summary>Frees a lease's GPUs; the node keeps metering it until its last interval is settled.</summary>
+    /// <summary>
+    /// Reserves GPUs that spot leases hold, giving those leases notice: the new lease starts when the
+    /// notice runs out. Null when even preempting every spot lease would not make room.
+    /// </summary>
+    [Alias("TryPreempt")]
+    Task<Allocation?> TryPreempt(Guid leaseId, int gpuCount, PricingModel pricing);
+
+    /// <summary>
+    /// Frees a lease's GPUs; the node keeps metering it until its last interval is settled. Interleaves:
+    /// the lease calls it while the node may be waiting on that lease.
+    /// </summary>
     [Alias("Release")]
+    [Orleans.Concurrency.AlwaysInterleave]
     Task Release(Guid leaseId);
+
+    /// <summary>No new leases; running ones continue.</summary>
+    [Alias("Drain")]
+    Task<NodeView?> Drain();
+
+    /// <summary>
+    /// Acts on the server clock: completes due preemptions, starts pending leases, and interrupts
+    /// leases of an unreachable node or on GPUs failed for longer than the grace.
+    /// </summary>
+    [Alias("Tick")]
+    Task Tick();
 }
 
 [GenerateSerializer, Immutable]
 public sealed record NodeSpec([property: Id(0)] string Sku, [property: Id(1)] int GpuCount, [property: Id(2)] string Region);
 
 [GenerateSerializer, Immutable]
-public sealed record Allocation([property: Id(0)] string NodeId, [property: Id(1)] IReadOnlyList<int> GpuIndices, [property: Id(2)] int FreeAfter);
+public sealed record Allocation(
+    [property: Id(0)] string NodeId,
+    [property: Id(1)] IReadOnlyList<int> GpuIndices,
+    [property: Id(2)] int FreeAfter,
+    [property: Id(3)] DateTimeOffset? StartsAt = null);
 
 [GenerateSerializer, Immutable]
 public sealed record NodeView(

@@ -22,6 +22,7 @@ public static class NodeEndpoints
         ops.MapPost("/", RegisterAsync);
         ops.MapGet("/", ListAsync);
         ops.MapGet("/{nodeId}", GetAsync);
+        ops.MapPost("/{nodeId}/drain", DrainAsync);
     }
 
     private static async Task<IResult> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
@@ -71,6 +72,9 @@ public static class NodeEndpoints
         var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<INodeGrain>(id).Get()));
         return Results.Ok(views.OfType<NodeView>());
     }
+
+    private static async Task<IResult> DrainAsync(string nodeId, IGrainFactory grains) =>
+        await grains.GetGrain<INodeGrain>(nodeId).Drain() is { } view ? Results.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");
 
     private static async Task<IResult> GetAsync(string nodeId, IGrainFactory grains) =>
         await grains.GetGrain<INodeGrain>(nodeId).Get() is { } view ? Results.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");

@@ -1,11 +1,12 @@
-using Billing.ServiceDefaults;
-using Microsoft.Extensions.DependencyInjection;
+using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Heartbeats;
 using Billing.Fleet.Leases;
 using Billing.Fleet.Messaging;
 using Billing.Fleet.Metering;
+using Billing.ServiceDefaults;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Billing.Fleet.Nodes;
@@ -20,16 +21,23 @@ public sealed class NodeGrain(
     IHeartbeatLog heartbeats,
     IFleetOutbox outbox,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time,
-    IOptions<MeteringOptions> options) : Grain, INodeGrain
+    IOptions<MeteringOptions> meteringOptions,
+    IOptions<LeaseOptions> leaseOptions) : Grain, INodeGrain
 {
-    private readonly MeteringOptions metering = options.Value;
-    private readonly Dictionary<Guid, ulong> allocated = [];
+    private readonly MeteringOptions metering = meteringOptions.Value;
+    private readonly LeaseOptions leases = leaseOptions.Value;
+    private readonly Dictionary<Guid, NodeAllocation> allocated = [];
     private readonly HashSet<Guid> metered = [];
+    private readonly Dictionary<int, DateTimeOffset> failedSince = [];
     private NodeRegistration? registration;
     private HeartbeatSample? last;
     private string health = NodeHealth.Unknown;
 
     private string NodeId => this.GetPrimaryKeyString();
+
+    private DateTimeOffset Now => time.GetUtcNow();
+
+    private bool Reachable => last is { } heartbeat && Now - heartbeat.ObservedAt <= metering.HeartbeatTimeout;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -40,35 +48,42 @@ public sealed class NodeGrain(
             return;
         }
 
-        var leases = await session.Query<LeaseRecord>().Where(l => l.NodeId == NodeId && !l.Settled).ToListAsync(cancellationToken);
-        foreach (var lease in leases)
+        var records = await session.Query<LeaseRecord>().Where(l => l.NodeId == NodeId && !l.Settled).ToListAsync(cancellationToken);
+        foreach (var lease in records)
         {
             metered.Add(lease.Id);
-            if (lease.State == LeaseStates.Running)
+            if (LeaseStates.Holds(lease.State))
             {
-                allocated[lease.Id] = lease.Terms.GpuMask;
+                allocated[lease.Id] = new NodeAllocation(lease.Terms.GpuMask, lease.Pricing,
+                    lease.State == LeaseStates.Pending ? lease.StartedAt : null, lease.PreemptAt);
             }
         }
 
         last = await heartbeats.LastAsync(NodeId, cancellationToken);
-        health = NodeHealth.Of(last, registration.GpuCount, time.GetUtcNow(), metering.HeartbeatTimeout);
+        health = NodeHealth.Of(last, registration.GpuCount, Now, metering.HeartbeatTimeout);
     }
 
     public async Task<NodeView> Register(NodeSpec spec)
     {
         if (registration is null)
         {
-            var registered = new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, time.GetUtcNow());
-            await using var session = store.LightweightSession();
-            session.Insert(registered);
-            await session.SaveChangesAsync();
-            registration = registered;
+            await SaveAsync(new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, Now));
         }
 
-        return View(registration);
+        return View(registration!);
     }
 
     public Task<NodeView?> Get() => Task.FromResult(registration is null ? null : View(registration));
+
+    public async Task<NodeView?> Drain()
+    {
+        if (registration is { Drained: false } node)
+        {
+            await SaveAsync(node with { Drained = true });
+        }
+
+        return registration is null ? null : View(registration);
+    }
 
     public async Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask)
     {
@@ -82,7 +97,7 @@ public sealed class NodeGrain(
             return HeartbeatAdmission.UnknownGpu;
         }
 
-        var admission = HeartbeatOrder.Admit(last?.ObservedAt, sample.ObservedAt, time.GetUtcNow(), metering);
+        var admission = HeartbeatOrder.Admit(last?.ObservedAt, sample.ObservedAt, Now, metering);
         if (admission != HeartbeatAdmission.Accepted)
         {
             return admission;
@@ -91,41 +106,72 @@ public sealed class NodeGrain(
         await heartbeats.AppendAsync(NodeId, sample);
         var previous = last;
         last = sample;
+        TrackFailures(sample);
         await ReportHealthAsync(sample);
         if (previous is { } from && metered.Count > 0)
         {
-            var leases = metered.ToList();
-            var settled = await Task.WhenAll(leases.Select(id => GrainFactory.GetGrain<ILeaseGrain>(id).Accrue(from, sample)));
-            for (var i = 0; i < leases.Count; i++)
+            var leaseIds = metered.ToList();
+            var settled = await Task.WhenAll(leaseIds.Select(id => Lease(id).Accrue(from, sample)));
+            for (var i = 0; i < leaseIds.Count; i++)
             {
                 if (settled[i])
                 {
-                    metered.Remove(leases[i]);
+                    metered.Remove(leaseIds[i]);
                 }
             }
         }
 
+        await Tick();
         return admission;
     }
 
-    public Task<Allocation?> TryAllocate(Guid leaseId, int gpuCount)
+    public Task<Allocation?> TryAllocate(Guid leaseId, int gpuCount, PricingModel pricing)
     {
-        if (registration is null || registration.Drained || last is not { } heartbeat ||
-            time.GetUtcNow() - heartbeat.ObservedAt > metering.HeartbeatTimeout)
+        if (!Accepting(out var heartbeat) || NodeHealth.Count(FreeMask(heartbeat)) < gpuCount)
         {
             return Task.FromResult<Allocation?>(null);
         }
 
-        var free = FreeMask(heartbeat);
-        if (NodeHealth.Count(free) < gpuCount)
+        return Task.FromResult<Allocation?>(Allocate(leaseId, pricing, FreeMask(heartbeat), gpuCount, startsAt: null, heartbeat));
+    }
+
+    public async Task<Allocation?> TryPreempt(Guid leaseId, int gpuCount, PricingModel pricing)
+    {
+        if (!Accepting(out var heartbeat))
         {
-            return Task.FromResult<Allocation?>(null);
+            return null;
         }
 
-        var indices = Enumerable.Range(0, registration.GpuCount).Where(i => (free & (1UL << i)) != 0).Take(gpuCount).ToList();
-        allocated[leaseId] = indices.Aggregate(0UL, (mask, i) => mask | (1UL << i));
-        metered.Add(leaseId);
-        return Task.FromResult<Allocation?>(new Allocation(NodeId, indices, NodeHealth.Count(FreeMask(heartbeat))));
+        // Fewest leases first: the largest spot leases go before smaller ones.
+        var usable = FreeMask(heartbeat);
+        var victims = new List<Guid>();
+        foreach (var (id, allocation) in allocated.Where(a => a.Value.Preemptable).OrderByDescending(a => NodeHealth.Count(a.Value.Mask)).ThenBy(a => a.Key))
+        {
+            if (NodeHealth.Count(usable) >= gpuCount)
+            {
+                break;
+            }
+
+            victims.Add(id);
+            usable |= allocation.Mask & heartbeat.HealthyMask;
+        }
+
+        if (NodeHealth.Count(usable) < gpuCount)
+        {
+            return null;
+        }
+
+        var preemptAt = MeteringRules.ToMillisecond(Now + leases.PreemptionNotice);
+        foreach (var victim in victims)
+        {
+            if (allocated.TryGetValue(victim, out var allocation))
+            {
+                allocated[victim] = allocation with { PreemptAt = preemptAt };
+                await Lease(victim).SchedulePreemption(preemptAt);
+            }
+        }
+
+        return Allocate(leaseId, pricing, usable, gpuCount, victims.Count > 0 ? preemptAt : null, heartbeat);
     }
 
     public Task Release(Guid leaseId)
@@ -134,13 +180,93 @@ public sealed class NodeGrain(
         return Task.CompletedTask;
     }
 
-    private ulong AllocatedMask => allocated.Values.Aggregate(0UL, (all, mask) => all | mask);
+    public async Task Tick()
+    {
+        var now = Now;
+        foreach (var (id, allocation) in allocated.ToList())
+        {
+            if (!allocated.ContainsKey(id))
+            {
+                continue;
+            }
+
+            if (allocation.PreemptAt <= now)
+            {
+                allocated.Remove(id);
+                await Lease(id).CompletePreemption();
+            }
+            else if (allocation.StartsAt <= now)
+            {
+                allocated[id] = allocation with { StartsAt = null };
+                await Lease(id).Activate();
+            }
+        }
+
+        if (last is { } heartbeat && now - heartbeat.ObservedAt > metering.HeartbeatTimeout + leases.UnreachableGrace)
+        {
+            await InterruptAsync(allocated.Keys.ToList(), heartbeat.ObservedAt);
+            return;
+        }
+
+        var failedTooLong = failedSince.Where(f => now - f.Value > leases.FailedGpuGrace).Aggregate(0UL, (mask, f) => mask | (1UL << f.Key));
+        await InterruptAsync(allocated.Where(a => a.Value.StartsAt is null && (a.Value.Mask & failedTooLong) != 0).Select(a => a.Key).ToList(), now);
+    }
+
+    private async Task InterruptAsync(IReadOnlyList<Guid> leaseIds, DateTimeOffset at)
+    {
+        foreach (var id in leaseIds)
+        {
+            allocated.Remove(id);
+            await Lease(id).Interrupt(at);
+        }
+    }
+
+    private ILeaseGrain Lease(Guid id) => GrainFactory.GetGrain<ILeaseGrain>(id);
+
+    private bool Accepting(out HeartbeatSample heartbeat)
+    {
+        heartbeat = last ?? default;
+        return registration is { Drained: false } && Reachable;
+    }
+
+    private Allocation Allocate(Guid leaseId, PricingModel pricing, ulong usable, int gpuCount, DateTimeOffset? startsAt, HeartbeatSample heartbeat)
+    {
+        var indices = Enumerable.Range(0, registration!.GpuCount).Where(i => (usable & (1UL << i)) != 0).Take(gpuCount).ToList();
+        allocated[leaseId] = new NodeAllocation(indices.Aggregate(0UL, (mask, i) => mask | (1UL << i)), pricing, startsAt);
+        metered.Add(leaseId);
+        return new Allocation(NodeId, indices, NodeHealth.Count(FreeMask(heartbeat)), startsAt);
+    }
+
+    private void TrackFailures(HeartbeatSample sample)
+    {
+        for (var i = 0; i < registration!.GpuCount; i++)
+        {
+            if ((sample.HealthyMask & (1UL << i)) != 0)
+            {
+                failedSince.Remove(i);
+            }
+            else
+            {
+                failedSince.TryAdd(i, sample.ObservedAt);
+            }
+        }
+    }
+
+    private ulong AllocatedMask => allocated.Values.Aggregate(0UL, (all, a) => all | a.Mask);
 
     private ulong FreeMask(HeartbeatSample heartbeat) => heartbeat.HealthyMask & NodeHealth.AllGpus(registration!.GpuCount) & ~AllocatedMask;
 
+    private async Task SaveAsync(NodeRegistration node)
+    {
+        await using var session = store.LightweightSession();
+        session.Store(node);
+        await session.SaveChangesAsync();
+        registration = node;
+    }
+
     private async Task ReportHealthAsync(HeartbeatSample sample)
     {
-        var now = NodeHealth.Of(sample, registration!.GpuCount, time.GetUtcNow(), metering.HeartbeatTimeout);
+        var now = NodeHealth.Of(sample, registration!.GpuCount, Now, metering.HeartbeatTimeout);
         if (now != health)
         {
             health = now;
@@ -154,7 +280,7 @@ public sealed class NodeGrain(
         var healthy = last?.HealthyMask ?? 0;
         var leased = AllocatedMask & all;
         return new NodeView(node.Id, node.Sku, node.GpuCount, node.Region,
-            NodeHealth.Of(last, node.GpuCount, time.GetUtcNow(), metering.HeartbeatTimeout), last?.ObservedAt,
+            NodeHealth.Of(last, node.GpuCount, Now, metering.HeartbeatTimeout), last?.ObservedAt,
             NodeHealth.Count(healthy & all & ~leased), NodeHealth.Count(leased), NodeHealth.Count(all & ~healthy), node.Drained);
     }
 }

@@ -1,3 +1,4 @@
+using Billing.Contracts;
 using Billing.Fleet.Nodes;
 
 namespace Billing.Fleet.Placement;
@@ -9,8 +10,12 @@ public interface ISkuPoolGrain : IGrainWithStringKey
     [Alias("AddNode")]
     Task AddNode(string nodeId, int gpuCount);
 
+    /// <summary>
+    /// Places on free GPUs; an on-demand or reserved lease that does not fit otherwise takes GPUs from
+    /// spot leases, which get notice, and starts (Pending until then) when the notice runs out.
+    /// </summary>
     [Alias("Place")]
-    Task<Placement> Place(Guid leaseId, int gpuCount);
+    Task<Placement> Place(Guid leaseId, int gpuCount, PricingModel pricing);
 
     /// <summary>GPUs of reachable, undrained nodes, and GPUs allocated to running leases, as the nodes report now.</summary>
     [Alias("Capacity")]

@@ -1,3 +1,4 @@
+using Billing.Contracts;
 using Billing.Fleet.Nodes;
 using Marten;
 
@@ -29,17 +30,21 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
         return Task.CompletedTask;
     }
 
-    public async Task<Placement> Place(Guid leaseId, int gpuCount)
+    public async Task<Placement> Place(Guid leaseId, int gpuCount, PricingModel pricing)
     {
-        if (await TryPlaceAsync(leaseId, gpuCount) is { } placed)
+        if (await TryPlaceAsync(leaseId, gpuCount, pricing) is { } placed)
         {
             return new Placement(placed, free.Values.Sum());
         }
 
         // The cache may be stale (leases ended, nodes came back): refresh it and try once more.
         await RefreshAsync();
+        var retried = await TryPlaceAsync(leaseId, gpuCount, pricing);
+        if (retried is null && pricing != PricingModel.Spot)
+        {
+            retried = await TryPreemptAsync(leaseId, gpuCount, pricing);
+        }
 
-        var retried = await TryPlaceAsync(leaseId, gpuCount);
         return new Placement(retried, free.Values.Sum());
     }
 
@@ -62,12 +67,26 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
         return views;
     }
 
-    private async Task<Allocation?> TryPlaceAsync(Guid leaseId, int gpuCount)
+    private async Task<Allocation?> TryPreemptAsync(Guid leaseId, int gpuCount, PricingModel pricing)
+    {
+        foreach (var nodeId in free.OrderByDescending(n => n.Value).Select(n => n.Key).ToList())
+        {
+            if (await GrainFactory.GetGrain<INodeGrain>(nodeId).TryPreempt(leaseId, gpuCount, pricing) is { } allocation)
+            {
+                free[nodeId] = allocation.FreeAfter;
+                return allocation;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<Allocation?> TryPlaceAsync(Guid leaseId, int gpuCount, PricingModel pricing)
     {
         var candidates = free.Where(n => n.Value >= gpuCount).OrderBy(n => n.Value).Select(n => n.Key).ToList();
         foreach (var nodeId in candidates)
         {
-            var allocation = await GrainFactory.GetGrain<INodeGrain>(nodeId).TryAllocate(leaseId, gpuCount);
+            var allocation = await GrainFactory.GetGrain<INodeGrain>(nodeId).TryAllocate(leaseId, gpuCount, pricing);
             if (allocation is not null)
             {
                 free[nodeId] = allocation.FreeAfter;

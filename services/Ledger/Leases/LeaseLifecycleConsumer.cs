@@ -10,8 +10,15 @@ namespace Billing.Ledger.Leases;
 public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 
 /// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
-public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IConsumer<LeaseStarted>, IConsumer<LeaseEnded>
+public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>
 {
+    public Task Consume(ConsumeContext<LeasePending> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-pending:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<LeasePreemptionScheduled> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-preemption:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
+
     public Task Consume(ConsumeContext<LeaseStarted> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-started:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
 

@@ -35,14 +35,16 @@ public sealed class FleetScenario(FleetCluster cluster)
 
     public void Advance(TimeSpan by) => FleetCluster.Time.Advance(by);
 
-    public async Task<LeaseView?> StartLeaseAsync(int gpus, string tenantId = "tenant-a")
+    public async Task<LeaseView?> StartLeaseAsync(int gpus, PricingModel pricing = PricingModel.OnDemand, string tenantId = "tenant-a")
     {
         var leaseId = Guid.NewGuid();
-        var placement = await cluster.Grains.GetGrain<ISkuPoolGrain>(Sku).Place(leaseId, gpus);
+        var placement = await cluster.Grains.GetGrain<ISkuPoolGrain>(Sku).Place(leaseId, gpus, pricing);
         return placement.Allocation is { } allocation
-            ? await cluster.Grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(tenantId, allocation.NodeId, Sku, PricingModel.OnDemand, allocation.GpuIndices))
+            ? await cluster.Grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(tenantId, allocation.NodeId, Sku, pricing, allocation.GpuIndices, allocation.StartsAt))
             : null;
     }
+
+    public Task TickAsync(string nodeId) => cluster.Grains.GetGrain<INodeGrain>(nodeId).Tick();
 
     public Task<LeaseView?> EndLeaseAsync(Guid leaseId) => cluster.Grains.GetGrain<ILeaseGrain>(leaseId).End();
 
