@@ -1,0 +1,71 @@
+namespace Billing.NodeAgent.Api;
+
+public enum PricingModel
+{
+    OnDemand,
+    Spot,
+    Reserved,
+}
+
+public sealed record CreateTenant(string Name);
+
+public sealed record TenantCreated(string TenantId, string Name, string ApiKey);
+
+public sealed record RegisterNode(string NodeId, string Sku, int GpuCount, string Region);
+
+public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey);
+
+public sealed record Heartbeat(DateTimeOffset ObservedAt, IReadOnlyList<GpuTelemetry> Gpus);
+
+/// <summary>One GPU in a heartbeat; telemetry the source cannot read is null.</summary>
+public sealed record GpuTelemetry(
+    int Index,
+    string? Uuid,
+    bool Healthy,
+    double? UtilizationPct,
+    double? MemoryUsedMiB,
+    double? MemoryTotalMiB,
+    double? TemperatureC,
+    double? PowerW,
+    long? EccUncorrected,
+    int? Xid);
+
+public sealed record RequestLease(string Sku, int GpuCount, PricingModel Pricing);
+
+public sealed record Lease(
+    string LeaseId,
+    string TenantId,
+    string NodeId,
+    string Sku,
+    PricingModel Pricing,
+    IReadOnlyList<int> GpuIndices,
+    string State,
+    DateTimeOffset StartedAt,
+    DateTimeOffset? EndedAt,
+    decimal GpuSeconds,
+    bool Settled);
+
+public sealed record UsageReport(
+    string TenantId,
+    DateTimeOffset From,
+    DateTimeOffset To,
+    string Granularity,
+    string GroupBy,
+    IReadOnlyList<UsageBucket> Buckets,
+    decimal TotalGpuSeconds);
+
+public sealed record UsageBucket(DateTimeOffset Start, string Key, decimal GpuSeconds);
+
+public sealed record Invoice(
+    string InvoiceId,
+    string TenantId,
+    string Period,
+    string Currency,
+    string Status,
+    IReadOnlyList<InvoiceLine> Lines,
+    decimal Total);
+
+public sealed record InvoiceLine(string Sku, string Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount);
+
+/// <summary>An RFC 7807 problem body; every member is optional on the wire.</summary>
+public sealed record Problem(string? Type, string? Title, int? Status, string? Detail);

@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace Billing.NodeAgent.Demo;
+
+/// <summary>Prints the demo's verdict: a line per lease, then the table per tenant.</summary>
+public static class DemoReport
+{
+    public static void Print(IReadOnlyList<TenantCheck> tenants, TextWriter output)
+    {
+        var name = tenants.Max(t => t.Tenant.Name.Length);
+        var node = Math.Max(4, tenants.SelectMany(t => t.Leases).Select(l => l.Lease.NodeId.Length).DefaultIfEmpty(0).Max());
+        output.WriteLine();
+        output.WriteLine("Leases (GPU-seconds)");
+        output.WriteLine($"  {"tenant".PadRight(name)} {"lease",-36} {"node".PadRight(node)} {"gpus",4} {"pricing",-8} {"expected",14} {"lease API",14} {"usage API",14}  result");
+        foreach (var tenant in tenants)
+        {
+            foreach (var check in tenant.Leases)
+            {
+                var lease = check.Lease;
+                output.WriteLine($"  {check.TenantName.PadRight(name)} {lease.LeaseId,-36} {lease.NodeId.PadRight(node)} {lease.GpuIndices.Count,4} {lease.Pricing,-8} " +
+                    $"{Number(check.Expected),14} {Number(lease.GpuSeconds),14} {Number(check.UsageApi),14}  {Verdict(check.Matches)}");
+            }
+        }
+
+        output.WriteLine();
+        output.WriteLine("Tenants (GPU-seconds)");
+        output.WriteLine($"  {"tenant".PadRight(name)} {"expected",14} {"usage API",14} {"invoiced",14} {"invoice total",20}  result");
+        foreach (var tenant in tenants)
+        {
+            var total = tenant.Invoices.Count == 0 ? "no invoice" : $"{tenant.InvoiceTotal.ToString(CultureInfo.InvariantCulture)} {tenant.Currency}";
+            output.WriteLine($"  {tenant.Tenant.Name.PadRight(name)} {Number(tenant.Expected),14} {Number(tenant.UsageApi),14} {Number(tenant.Invoiced),14} {total,20}  {Verdict(tenant.Matches)}");
+        }
+
+        output.WriteLine();
+        output.WriteLine(tenants.All(t => t.Matches)
+            ? "MATCH: every lease and tenant agrees across the agents' heartbeats, the usage API and the invoices."
+            : "MISMATCH: see the rows marked above.");
+    }
+
+    // Three decimals are milliseconds; any digit beyond them is shown, since it would be a discrepancy.
+    private static string Number(decimal? value) => value?.ToString("0.000#########", CultureInfo.InvariantCulture) ?? "n/a";
+
+    private static string Verdict(bool matches) => matches ? "MATCH" : "MISMATCH";
+}
