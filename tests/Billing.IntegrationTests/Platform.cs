@@ -20,6 +20,9 @@ public sealed class Platform : IAsyncLifetime
 {
     public const string OpsKey = "test-ops-key";
 
+    /// <summary>A SKU only the spot market tests use; its price book entry comes from the test settings.</summary>
+    public const string SpotSku = "TEST-SPOT";
+
     private static readonly string Postgres =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
 
@@ -89,6 +92,11 @@ public sealed class Platform : IAsyncLifetime
         {
             host.UseSetting("Billing:OpsKey", OpsKey);
             host.UseSetting("Billing:Schema", schema);
+            host.UseSetting("Billing:Spot:HalfLife", "00:01:00");
+            host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:OnDemand", "2.00");
+            host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:Reserved", "1.50");
+            host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:SpotFloor", "0.50");
+            host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:SpotCeiling", "1.90");
             host.UseSetting("ConnectionStrings:Postgres", Postgres);
             host.UseSetting("ConnectionStrings:RabbitMq", $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}");
             host.UseSetting("Silo:SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
