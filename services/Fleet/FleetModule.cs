@@ -1,3 +1,4 @@
+using Billing.ServiceDefaults.Pricing;
 using Billing.Fleet.Heartbeats;
 using Billing.Fleet.Leases;
 using Billing.Fleet.Messaging;
@@ -56,7 +57,6 @@ public static class FleetServices
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
         services.Configure<LeaseOptions>(configuration.GetSection(LeaseOptions.Section));
         services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
-        services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
         services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
         services.AddSingleton(sp => new PostgresHeartbeatLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));

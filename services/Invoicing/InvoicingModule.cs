@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults.Pricing;
+using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
 using Billing.ServiceDefaults;
@@ -22,7 +24,6 @@ public sealed class InvoicingModule : IBillingModule
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
-        services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
         services.AddSingleton<InvoiceDrafter>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
         services.ConfigureMarten(options =>
@@ -30,6 +31,9 @@ public sealed class InvoicingModule : IBillingModule
             options.Events.AddEventType<InvoiceDrafted>();
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
+            options.Events.AddEventType<CommitmentMade>();
+            options.Schema.For<Commitment>().Index(c => c.TenantId);
+            options.Projections.Snapshot<Commitment>(SnapshotLifecycle.Inline);
         });
 
     }
@@ -37,5 +41,6 @@ public sealed class InvoicingModule : IBillingModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapInvoices();
+        endpoints.MapCommitments();
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Jobs;
+using Billing.ServiceDefaults.Pricing;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -46,6 +47,9 @@ public static class ServiceDefaultsExtensions
                 : DaemonMode.Disabled);
 
         services.AddHangfireStorage(configuration, modules.Select(m => m.JobQueue).OfType<string>());
+        services.Configure<PriceBook>(configuration.GetSection(PriceBook.Section));
+        services.AddHostedService<PriceBookVersions>();
+        services.ConfigureMarten(o => o.Events.AddEventType<PriceBookChanged>());
         foreach (var module in modules)
         {
             module.AddServices(builder);

@@ -1,6 +1,7 @@
 using Billing.Contracts;
+using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
-using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Pricing;
 using FsCheck;
 using FsCheck.Xunit;
 
@@ -8,28 +9,32 @@ namespace Billing.Invoicing.Tests;
 
 public sealed class Rating_usage
 {
-    private static readonly PriceBook Prices = new()
-    {
-        Currency = "USD",
-        Skus =
+    private static readonly DateTimeOffset November = new(2026, 11, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly DateTimeOffset December = November.AddMonths(1);
+
+    private static readonly PriceHistory Prices = new(
+    [
+        new PriceBookChanged("USD", 2, new Dictionary<string, SkuPrices>
         {
-            ["H100"] = new SkuPrices { OnDemand = 2.49m },
-            ["A100"] = new SkuPrices { OnDemand = 1.29m },
-        },
-    };
+            ["H100"] = new() { OnDemand = 2.49m, Reserved = 1.80m, SpotFloor = 0.50m, SpotCeiling = 2.00m },
+            ["A100"] = new() { OnDemand = 1.29m, Reserved = 0.90m, SpotFloor = 0.30m, SpotCeiling = 1.10m },
+        }, DateTimeOffset.UnixEpoch),
+    ]);
+
+    private static IReadOnlyList<InvoiceLine> Rate(IEnumerable<RatableWindow> windows, IEnumerable<Commitment>? commitments = null, PriceHistory? prices = null, SpotPrices? spot = null) =>
+        Rating.Rate(windows, commitments ?? [], prices ?? Prices, spot ?? SpotPrices.None, November, December);
+
+    private static RatableWindow Window(string sku, PricingModel pricing, int minute, decimal gpuSeconds) => new(sku, pricing, November.AddMinutes(minute), gpuSeconds);
 
     [Fact]
-    public void One_line_per_sku_and_pricing_model_with_exact_quantity()
+    public void On_demand_usage_makes_one_line_per_sku_with_exact_quantity()
     {
-        var lines = Rating.Rate(
-            [new("H100", PricingModel.OnDemand, 1800m), new("H100", PricingModel.OnDemand, 1800m), new("H100", PricingModel.Spot, 36m), new("A100", PricingModel.OnDemand, 7200m)],
-            Prices);
+        var lines = Rate([Window("H100", PricingModel.OnDemand, 0, 1800m), Window("H100", PricingModel.OnDemand, 1, 1800m), Window("A100", PricingModel.OnDemand, 0, 7200m)]);
 
         Assert.Equal(
             [
-                new InvoiceLine("A100", PricingModel.OnDemand, 7200m, 2m, 1.29m, 2.58m),
-                new InvoiceLine("H100", PricingModel.OnDemand, 3600m, 1m, 2.49m, 2.49m),
-                new InvoiceLine("H100", PricingModel.Spot, 36m, 0.01m, 2.49m, 0.02m),
+                new InvoiceLine("A100", Charge.OnDemand, PricingModel.OnDemand, 7200m, 2m, 1.29m, 2.58m),
+                new InvoiceLine("H100", Charge.OnDemand, PricingModel.OnDemand, 3600m, 1m, 2.49m, 2.49m),
             ],
             lines);
     }
@@ -41,39 +46,100 @@ public sealed class Rating_usage
     [InlineData(7.1, 0.00)]
     public void Each_line_is_rounded_once_half_away_from_zero(double gpuSeconds, double amount)
     {
-        var prices = new PriceBook { Skus = { ["X"] = new SkuPrices { OnDemand = 2.50m } } };
+        var prices = new PriceHistory([new PriceBookChanged("USD", 2, new Dictionary<string, SkuPrices> { ["X"] = new() { OnDemand = 2.50m } }, DateTimeOffset.UnixEpoch)]);
 
-        var line = Assert.Single(Rating.Rate([new("X", PricingModel.OnDemand, (decimal)gpuSeconds)], prices));
+        var line = Assert.Single(Rate([Window("X", PricingModel.OnDemand, 0, (decimal)gpuSeconds)], prices: prices));
 
         Assert.Equal((decimal)amount, line.Amount);
     }
 
     [Fact]
-    public void A_sku_missing_from_the_price_book_is_an_error_not_a_free_line() =>
-        Assert.Throws<UnknownSkuException>(() => Rating.Rate([new("B200", PricingModel.OnDemand, 1m)], Prices));
+    public void Spot_windows_take_the_price_in_force_at_their_start_and_the_line_shows_the_weighted_average()
+    {
+        var spot = new SpotPrices(new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>
+        {
+            ["H100"] = [(November, 1.00m), (November.AddMinutes(5), 2.00m)],
+        });
 
-    private static List<MeteredUsage> Usage(int seed)
+        var line = Assert.Single(Rate([Window("H100", PricingModel.Spot, 4, 480m), Window("H100", PricingModel.Spot, 5, 480m), Window("H100", PricingModel.Spot, 6, 240m)], spot: spot));
+
+        Assert.Equal(Charge.Spot, line.Charge);
+        Assert.Equal(0.40m + 0.13m, line.Amount); // 480 s at 1.00 + 720 s at 2.00 per GPU-hour = 0.5333…
+        Assert.Equal(1.6m, line.UnitPrice);
+    }
+
+    [Fact]
+    public void A_price_book_change_reprices_only_windows_from_its_effective_time()
+    {
+        var changedAt = November.AddMinutes(30);
+        var prices = new PriceHistory(
+        [
+            Prices.Versions[0],
+            new PriceBookChanged("USD", 2, new Dictionary<string, SkuPrices> { ["H100"] = new() { OnDemand = 3.60m } }, changedAt),
+        ]);
+
+        var line = Assert.Single(Rate([Window("H100", PricingModel.OnDemand, 29, 3600m), Window("H100", PricingModel.OnDemand, 30, 3600m)], prices: prices));
+
+        Assert.Equal(2.49m + 3.60m, line.Amount);
+    }
+
+    [Fact]
+    public void Reserved_usage_is_covered_up_to_the_committed_gpus_per_window_and_the_rest_is_on_demand()
+    {
+        var commitment = new Commitment(Guid.NewGuid(), "t", "H100", 2, November, December, November);
+
+        var lines = Rate([Window("H100", PricingModel.Reserved, 0, 120m), Window("H100", PricingModel.Reserved, 0, 60m), Window("H100", PricingModel.Reserved, 1, 60m)], [commitment]);
+
+        var covered = Assert.Single(lines, l => l.Charge == Charge.ReservedCovered);
+        var overage = Assert.Single(lines, l => l.Charge == Charge.ReservedOverage);
+        var committed = Assert.Single(lines, l => l.Charge == Charge.Commitment);
+        Assert.Equal((180m, 0m), (covered.GpuSeconds, covered.Amount));
+        Assert.Equal(60m, overage.GpuSeconds);
+        Assert.Equal(2.49m, overage.UnitPrice);
+        Assert.Equal(2 * 30 * 24m, committed.QuantityGpuHours);
+        Assert.Equal(2 * 30 * 24 * 1.80m, committed.Amount);
+    }
+
+    [Fact]
+    public void A_commitment_starting_mid_month_is_pro_rated_by_the_hour_and_billed_unused()
+    {
+        var commitment = new Commitment(Guid.NewGuid(), "t", "A100", 4, November.AddDays(15), November.AddDays(15).AddMonths(1), November);
+
+        var line = Assert.Single(Rate([], [commitment]));
+
+        Assert.Equal(4 * 15 * 24m, line.QuantityGpuHours);
+        Assert.Equal(4 * 15 * 24 * 0.90m, line.Amount);
+    }
+
+    [Fact]
+    public void A_sku_missing_from_the_price_book_is_an_error_not_a_free_line() =>
+        Assert.Throws<UnknownSkuException>(() => Rate([Window("B200", PricingModel.OnDemand, 0, 1m)]));
+
+    private static List<RatableWindow> Usage(int seed)
     {
         var random = new Random(seed);
-        return Enumerable.Range(0, random.Next(1, 40))
-            .Select(_ => new MeteredUsage(random.Next(2) == 0 ? "H100" : "A100", (PricingModel)random.Next(3), random.Next(0, 86_400_000) / 1000m))
+        return Enumerable.Range(0, random.Next(1, 60))
+            .Select(_ => Window(random.Next(2) == 0 ? "H100" : "A100", (PricingModel)random.Next(3), random.Next(0, 600), random.Next(1, 480_000) / 1000m))
             .ToList();
     }
 
+    private static readonly Commitment[] SomeCommitments = [new(Guid.NewGuid(), "t", "H100", 3, November.AddMinutes(100), December, November)];
+
     [Property(MaxTest = 200)]
-    public bool The_total_is_the_sum_of_the_rounded_lines_and_each_line_is_within_half_a_cent(int seed)
+    public bool The_total_is_the_sum_of_the_rounded_lines_and_usage_lines_carry_every_metered_second(int seed)
     {
-        var lines = Rating.Rate(Usage(seed), Prices);
+        var usage = Usage(seed);
+        var lines = Rate(usage, SomeCommitments);
         return Rating.Total(lines) == lines.Sum(l => l.Amount)
-            && lines.All(l => decimal.Round(l.Amount, 2) == l.Amount && Math.Abs(l.Amount - l.QuantityGpuHours * l.UnitPrice) <= 0.005m);
+            && lines.All(l => decimal.Round(l.Amount, 2) == l.Amount)
+            && lines.Where(l => l.Charge != Charge.Commitment).Sum(l => l.GpuSeconds) == usage.Sum(u => u.GpuSeconds);
     }
 
     [Property(MaxTest = 200)]
-    public bool Re_rating_or_splitting_the_same_usage_gives_the_same_lines(int seed)
+    public bool Re_rating_the_same_usage_in_any_order_gives_the_same_lines(int seed)
     {
         var usage = Usage(seed);
-        var split = usage.SelectMany(u => new[] { u with { GpuSeconds = u.GpuSeconds / 2 }, u with { GpuSeconds = u.GpuSeconds - u.GpuSeconds / 2 } });
-        var once = Rating.Rate(usage, Prices);
-        return once.SequenceEqual(Rating.Rate(usage, Prices)) && once.SequenceEqual(Rating.Rate(split.Reverse(), Prices));
+        var once = Rate(usage, SomeCommitments);
+        return once.SequenceEqual(Rate(usage, SomeCommitments)) && once.SequenceEqual(Rate(Enumerable.Reverse(usage), SomeCommitments));
     }
 }

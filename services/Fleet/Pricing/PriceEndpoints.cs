@@ -1,3 +1,4 @@
+using Billing.ServiceDefaults.Pricing;
 using System.Globalization;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
@@ -6,13 +7,12 @@ using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Options;
 
 namespace Billing.Fleet.Pricing;
 
-public sealed record SkuPriceView(string Sku, decimal OnDemand, decimal Reserved, decimal SpotFloor, decimal SpotCeiling, decimal? Spot, DateTimeOffset? SpotSince);
+public sealed record SkuPriceView(string Sku, decimal OnDemand, decimal Reserved, decimal SpotFloor, decimal SpotCeiling, decimal? Spot);
 
-public sealed record PriceBookView(string Currency, IReadOnlyList<SkuPriceView> Skus);
+public sealed record PriceBookView(string Currency, DateTimeOffset EffectiveAt, IReadOnlyList<SkuPriceView> Skus);
 
 public static class PriceEndpoints
 {
@@ -23,21 +23,21 @@ public static class PriceEndpoints
         group.MapGet("/spot/{sku}", HistoryAsync);
     }
 
-    private static async Task<IResult> GetAsync(IQuerySession session, IOptions<PriceBook> priceBook)
+    private static async Task<IResult> GetAsync(IQuerySession session)
     {
-        var book = priceBook.Value;
+        var book = (await PriceHistory.LoadAsync(session)).Latest;
         var markets = await session.LoadManyAsync<SpotMarket>(book.Skus.Keys.Select(SpotMarket.StreamFor));
         var views = book.Skus.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s =>
         {
             var market = markets.FirstOrDefault(m => m.Sku == s.Key);
-            return new SkuPriceView(s.Key, s.Value.OnDemand, s.Value.Reserved, s.Value.SpotFloor, s.Value.SpotCeiling, market?.Price, null);
+            return new SkuPriceView(s.Key, s.Value.OnDemand, s.Value.Reserved, s.Value.SpotFloor, s.Value.SpotCeiling, market?.Price);
         }).ToList();
-        return Results.Ok(new PriceBookView(book.Currency, views));
+        return Results.Ok(new PriceBookView(book.Currency, book.EffectiveAt, views));
     }
 
-    private static async Task<IResult> HistoryAsync(string sku, string? from, string? to, IQuerySession session, IOptions<PriceBook> priceBook)
+    private static async Task<IResult> HistoryAsync(string sku, string? from, string? to, IQuerySession session)
     {
-        if (!priceBook.Value.Skus.ContainsKey(sku))
+        if (!(await PriceHistory.LoadAsync(session)).Latest.Skus.ContainsKey(sku))
         {
             return Problems.NotFound($"The price book has no SKU '{sku}'.");
         }

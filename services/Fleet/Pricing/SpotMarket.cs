@@ -8,7 +8,7 @@ public sealed record SpotTicked(string Sku, DateTimeOffset Tick, int Supply, int
 /// <summary>A SKU's spot market as read (inline snapshot of its stream: a tick event each run, a change event each move).</summary>
 public sealed record SpotMarket(Guid Id, string Sku, decimal SmoothedIdle, decimal Price, DateTimeOffset LastTick)
 {
-    public static Guid StreamFor(string sku) => DeterministicGuid.Create($"spot:{sku}");
+    public static Guid StreamFor(string sku) => StreamIds.Spot(sku);
 
     public SpotState State => new(SmoothedIdle, Price, LastTick);
 

@@ -1,3 +1,4 @@
+using Billing.ServiceDefaults.Pricing;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Messaging;
 using Billing.Fleet.Placement;
@@ -19,7 +20,6 @@ public sealed class SpotPriceJob(
     IGrainFactory grains,
     IDocumentStore store,
     IFleetOutbox outbox,
-    IOptions<PriceBook> priceBook,
     IOptions<SpotPricingOptions> options,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IBillingJob
 {
@@ -29,16 +29,22 @@ public sealed class SpotPriceJob(
     {
         var now = time.GetUtcNow();
         var tick = new DateTimeOffset(now.UtcTicks - now.UtcTicks % options.Value.Interval.Ticks, TimeSpan.Zero);
-        foreach (var (sku, prices) in priceBook.Value.Skus)
+        PriceBookChanged book;
+        await using (var query = store.QuerySession())
         {
-            if (await TickAsync(sku, prices, tick, cancellationToken) is { } changed)
+            book = (await PriceHistory.LoadAsync(query, cancellationToken)).At(tick);
+        }
+
+        foreach (var (sku, prices) in book.Skus)
+        {
+            if (await TickAsync(sku, prices, book.Currency, tick, cancellationToken) is { } changed)
             {
                 await outbox.PublishAsync(changed, cancellationToken);
             }
         }
     }
 
-    private async Task<SpotPriceChanged?> TickAsync(string sku, SkuPrices prices, DateTimeOffset tick, CancellationToken cancellationToken)
+    private async Task<SpotPriceChanged?> TickAsync(string sku, SkuPrices prices, string currency, DateTimeOffset tick, CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
         var stream = await session.Events.FetchForWriting<SpotMarket>(SpotMarket.StreamFor(sku), cancellationToken);
@@ -54,7 +60,7 @@ public sealed class SpotPriceJob(
         SpotPriceChanged? changed = null;
         if (market is null || next.Price != market.Price)
         {
-            changed = new SpotPriceChanged(sku, next.Price, market?.Price, priceBook.Value.Currency, tick);
+            changed = new SpotPriceChanged(sku, next.Price, market?.Price, currency, tick);
             stream.AppendOne(changed);
         }
 

@@ -1,3 +1,4 @@
+using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults;
 
 namespace Billing.Fleet.Pricing;

@@ -1,33 +1,107 @@
 using Billing.Contracts;
-using Billing.ServiceDefaults;
+using Billing.Invoicing.Commitments;
+using Billing.ServiceDefaults.Pricing;
 
 namespace Billing.Invoicing.Invoices;
 
-/// <summary>Metered GPU-seconds of one SKU and pricing model in a period.</summary>
-public sealed record MeteredUsage(string Sku, PricingModel Pricing, decimal GpuSeconds);
+/// <summary>One stored minute window of usage, as rating needs it.</summary>
+public sealed record RatableWindow(string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);
+
+/// <summary>Spot prices per SKU as published, oldest first; the price in force at a time is the last one published at or before it.</summary>
+public sealed class SpotPrices(IReadOnlyDictionary<string, IReadOnlyList<(DateTimeOffset EffectiveAt, decimal Price)>> history)
+{
+    public static readonly SpotPrices None = new(new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>());
+
+    /// <summary>Usage before the first published price takes that first price; a SKU never priced takes its ceiling.</summary>
+    public decimal At(string sku, DateTimeOffset at, SkuPrices prices)
+    {
+        if (!history.TryGetValue(sku, out var changes) || changes.Count == 0)
+        {
+            return prices.SpotCeiling;
+        }
+
+        var inForce = changes[0].Price;
+        foreach (var (effectiveAt, price) in changes.TakeWhile(c => c.EffectiveAt <= at))
+        {
+            inForce = price;
+        }
+
+        return inForce;
+    }
+}
 
 /// <summary>
-/// Turns usage into invoice lines. Quantities stay exact; each line's amount is computed in decimal
-/// and rounded once, half away from zero, to the currency's minor unit; the total is the sum of the
-/// rounded lines.
+/// Turns a tenant's metered windows and commitments into invoice lines. Money stays exact in decimal
+/// until each line's amount is rounded once, half away from zero, to the currency's minor unit; the
+/// total is the sum of the rounded lines.
 /// </summary>
 public static class Rating
 {
-    public static IReadOnlyList<InvoiceLine> Rate(IEnumerable<MeteredUsage> usage, PriceBook prices) =>
-        usage
-            .GroupBy(u => (u.Sku, u.Pricing))
-            .Select(g => Line(g.Key.Sku, g.Key.Pricing, g.Sum(u => u.GpuSeconds), prices))
-            .Where(l => l.GpuSeconds > 0)
-            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Pricing)
+    public static IReadOnlyList<InvoiceLine> Rate(
+        IEnumerable<RatableWindow> windows, IEnumerable<Commitment> commitments, PriceHistory prices, SpotPrices spot, DateTimeOffset periodStart, DateTimeOffset periodEnd)
+    {
+        var committed = commitments.ToList();
+        var lines = new Dictionary<(string Sku, Charge Charge), (decimal Seconds, decimal ExactAmount)>();
+
+        void Add(string sku, Charge charge, decimal seconds, decimal pricePerHour)
+        {
+            var (s, a) = lines.GetValueOrDefault((sku, charge));
+            lines[(sku, charge)] = (s + seconds, a + seconds * pricePerHour / 3600m);
+        }
+
+        foreach (var window in windows.Where(w => w.Pricing != PricingModel.Reserved))
+        {
+            var book = prices.For(window.Sku, window.WindowStart);
+            if (window.Pricing == PricingModel.Spot)
+            {
+                Add(window.Sku, Charge.Spot, window.GpuSeconds, spot.At(window.Sku, window.WindowStart, book));
+            }
+            else
+            {
+                Add(window.Sku, Charge.OnDemand, window.GpuSeconds, book.OnDemand);
+            }
+        }
+
+        // Reserved usage is covered per minute window up to the committed GPUs × 60 s, summed over the tenant's leases.
+        foreach (var window in windows.Where(w => w.Pricing == PricingModel.Reserved).GroupBy(w => (w.Sku, w.WindowStart)))
+        {
+            var used = window.Sum(w => w.GpuSeconds);
+            var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => c.GpuCount) * 60m;
+            var covered = Math.Min(used, cap);
+            Add(window.Key.Sku, Charge.ReservedCovered, covered, 0m);
+            Add(window.Key.Sku, Charge.ReservedOverage, used - covered, prices.For(window.Key.Sku, window.Key.WindowStart).OnDemand);
+        }
+
+        foreach (var commitment in committed)
+        {
+            var overlap = commitment.OverlapWith(periodStart, periodEnd);
+            if (overlap > TimeSpan.Zero)
+            {
+                var start = commitment.StartsAt > periodStart ? commitment.StartsAt : periodStart;
+                Add(commitment.Sku, Charge.Commitment, commitment.GpuCount * (decimal)overlap.TotalSeconds, prices.For(commitment.Sku, start).Reserved);
+            }
+        }
+
+        var digits = prices.At(periodStart).MinorUnitDigits;
+        return lines
+            .Where(l => l.Value.Seconds > 0)
+            .Select(l => Line(l.Key.Sku, l.Key.Charge, l.Value.Seconds, l.Value.ExactAmount, digits))
+            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
             .ToList();
+    }
 
     public static decimal Total(IEnumerable<InvoiceLine> lines) => lines.Sum(l => l.Amount);
 
-    private static InvoiceLine Line(string sku, PricingModel pricing, decimal gpuSeconds, PriceBook prices)
+    private static InvoiceLine Line(string sku, Charge charge, decimal seconds, decimal exactAmount, int digits)
     {
-        // Every pricing model is rated on demand until the spot and reserved rules land (see the pricing issue).
-        var unitPrice = prices.For(sku).OnDemand;
-        var amount = Math.Round(gpuSeconds * unitPrice / 3600m, prices.MinorUnitDigits, MidpointRounding.AwayFromZero);
-        return new InvoiceLine(sku, pricing, gpuSeconds, gpuSeconds / 3600m, unitPrice, amount);
+        var hours = seconds / 3600m;
+        var pricing = charge switch
+        {
+            Charge.Spot => PricingModel.Spot,
+            Charge.OnDemand => PricingModel.OnDemand,
+            _ => PricingModel.Reserved,
+        };
+        return new InvoiceLine(sku, charge, pricing, seconds, hours, Math.Round(exactAmount / hours, 6, MidpointRounding.AwayFromZero),
+            Math.Round(exactAmount, digits, MidpointRounding.AwayFromZero));
     }
 }

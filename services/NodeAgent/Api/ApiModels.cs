@@ -65,7 +65,11 @@ public sealed record Invoice(
     IReadOnlyList<InvoiceLine> Lines,
     decimal Total);
 
-public sealed record InvoiceLine(string Sku, string Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount);
+/// <summary>An invoice line; <see cref="Charge"/> "Commitment" bills committed GPU-hours, not metered usage.</summary>
+public sealed record InvoiceLine(string Sku, string Charge, string Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount)
+{
+    public bool IsUsage => Charge != "Commitment";
+}
 
 /// <summary>An RFC 7807 problem body; every member is optional on the wire.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail);

@@ -20,7 +20,7 @@ public sealed record TenantCheck(
 
     public decimal UsageApi => Usage.Report.TotalGpuSeconds;
 
-    public decimal Invoiced => Invoices.SelectMany(i => i.Lines).Sum(l => l.GpuSeconds);
+    public decimal Invoiced => Invoices.SelectMany(i => i.Lines).Where(l => l.IsUsage).Sum(l => l.GpuSeconds);
 
     public decimal InvoiceTotal => Invoices.Sum(i => i.Total);
 

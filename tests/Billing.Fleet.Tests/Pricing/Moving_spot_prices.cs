@@ -1,3 +1,4 @@
+using Billing.ServiceDefaults.Pricing;
 using Billing.Fleet.Pricing;
 using Billing.ServiceDefaults;
 using FsCheck;

@@ -1,4 +1,4 @@
-namespace Billing.ServiceDefaults;
+namespace Billing.ServiceDefaults.Pricing;
 
 /// <summary>Prices per GPU-hour, per SKU, in one currency (section <c>Billing:PriceBook</c>).</summary>
 public sealed class PriceBook

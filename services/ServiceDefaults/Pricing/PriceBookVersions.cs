@@ -1,0 +1,58 @@
+using System.Text.Json;
+using JasperFx;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace Billing.ServiceDefaults.Pricing;
+
+/// <summary>
+/// At start, records the configured price book as a new version when it differs from the one in
+/// force, effective from the next minute: a change never reprices usage already metered.
+/// </summary>
+public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> configured, [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var book = configured.Value;
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            await using var session = store.LightweightSession();
+            var stream = await session.Events.FetchForWriting<PriceBookVersionCount>(StreamIds.PriceBook, cancellationToken);
+            var events = await session.Events.FetchStreamAsync(StreamIds.PriceBook, token: cancellationToken);
+            var latest = events.Select(e => e.Data).OfType<PriceBookChanged>().LastOrDefault();
+            if (latest is not null && Same(latest, book))
+            {
+                return;
+            }
+
+            var now = time.GetUtcNow();
+            var nextMinute = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
+            stream.AppendOne(new PriceBookChanged(book.Currency, book.MinorUnitDigits, book.Skus, latest is null ? DateTimeOffset.UnixEpoch : nextMinute));
+            try
+            {
+                await session.SaveChangesAsync(cancellationToken);
+                return;
+            }
+            catch (ConcurrencyException)
+            {
+                // Another host recorded a version at the same moment: look again.
+            }
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static bool Same(PriceBookChanged version, PriceBook book) =>
+        version.Currency == book.Currency && version.MinorUnitDigits == book.MinorUnitDigits &&
+        JsonSerializer.Serialize(version.Skus.OrderBy(s => s.Key)) == JsonSerializer.Serialize(book.Skus.OrderBy(s => s.Key));
+
+    /// <summary>Only the stream version matters here; the aggregate exists so the append is optimistic.</summary>
+    public sealed record PriceBookVersionCount(Guid Id, int Versions)
+    {
+        public static PriceBookVersionCount Create(PriceBookChanged changed) => new(StreamIds.PriceBook, 1);
+
+        public PriceBookVersionCount Apply(PriceBookChanged changed) => this with { Versions = Versions + 1 };
+    }
+}
