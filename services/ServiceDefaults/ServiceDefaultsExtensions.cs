@@ -27,6 +27,7 @@ public static class ServiceDefaultsExtensions
         services.AddSingleton(modules);
         services.TryAddTimeProvider();
         services.AddProblemDetails();
+        services.AddExceptionHandler<OutageExceptionHandler>();
         services.Configure<JsonOptions>(o =>
         {
             o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());

@@ -1,0 +1,192 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using Billing.Fleet.Metering;
+using Billing.Fleet.Nodes;
+using Billing.Fleet.Placement;
+using Marten;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Npgsql;
+
+namespace Billing.Benchmarks;
+
+/// <summary>
+/// The whole platform in this process, as the integration tests host it: over the PostgreSQL and
+/// RabbitMQ that infra/up.sh starts, in a fresh schema and a fresh RabbitMQ virtual host (both
+/// removed on dispose), on free silo ports, with the billing clock replaced by a fake one.
+/// </summary>
+public sealed class BenchHost : IAsyncDisposable
+{
+    public const string OpsKey = "bench-ops-key";
+
+    private static readonly string Postgres =
+        Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
+
+    private static readonly string RabbitManagement =
+        $"http://127.0.0.1:{Environment.GetEnvironmentVariable("BILLING_RABBIT_MGMT_PORT") ?? "55673"}";
+
+    private static readonly string RabbitPort = Environment.GetEnvironmentVariable("BILLING_RABBIT_PORT") ?? "55672";
+
+    private readonly string vhost = $"bench-{Guid.NewGuid():N}"[..18];
+    private readonly HttpClient rabbit = new() { BaseAddress = new Uri(RabbitManagement) };
+    private WebApplicationFactory<Program>? factory;
+
+    private BenchHost(DateTimeOffset clockStart) => Clock = new FakeTimeProvider(clockStart);
+
+    /// <summary>The billing clock the grains read; nothing else in the host runs on it.</summary>
+    public FakeTimeProvider Clock { get; }
+
+    public string Schema { get; } = $"bench_{Guid.NewGuid():N}"[..18];
+
+    /// <summary>Warnings and errors the host logged.</summary>
+    public HostLog Log { get; } = new();
+
+    public IGrainFactory Grains => factory!.Services.GetRequiredService<IGrainFactory>();
+
+    public IDocumentStore Store => factory!.Services.GetRequiredService<IDocumentStore>();
+
+    public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart)
+    {
+        var host = new BenchHost(clockStart);
+        try
+        {
+            await host.InitializeAsync();
+            return host;
+        }
+        catch
+        {
+            await host.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Registers nodes of one SKU as the API does (node grain, then its SKU pool) and posts one
+    /// heartbeat each at the billing clock's time, reporting every GPU healthy, so they are reachable.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> AddNodesAsync(string sku, int count, int gpus, int concurrency, CancellationToken stop)
+    {
+        var nodeIds = Enumerable.Range(0, count).Select(i => $"bench-node-{i:D5}").ToList();
+        var all = NodeHealth.AllGpus(gpus);
+        var observedAt = MeteringRules.ToMillisecond(Clock.GetUtcNow());
+        await Parallel.ForEachAsync(nodeIds, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop }, async (nodeId, _) =>
+        {
+            var node = Grains.GetGrain<INodeGrain>(nodeId);
+            await node.Register(new NodeSpec(sku, gpus, "bench-1"));
+            await Grains.GetGrain<ISkuPoolGrain>(sku).AddNode(nodeId, gpus);
+            if (await node.RecordHeartbeat(new HeartbeatSample(observedAt, all), all) is var admission and not HeartbeatAdmission.Accepted)
+            {
+                throw new InvalidOperationException($"The first heartbeat of {nodeId} was not accepted: {admission}.");
+            }
+        });
+        return nodeIds;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (factory is not null)
+        {
+            await factory.DisposeAsync();
+        }
+
+        await rabbit.DeleteAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative));
+        rabbit.Dispose();
+        await using var connection = new NpgsqlConnection(Postgres);
+        await connection.OpenAsync();
+        await using var drop = new NpgsqlCommand($"drop schema if exists {Schema} cascade; drop schema if exists {Schema}_hangfire cascade", connection);
+        await drop.ExecuteNonQueryAsync();
+    }
+
+    private async Task InitializeAsync()
+    {
+        rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
+        (await rabbit.PutAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative), null)).EnsureSuccessStatusCode();
+        (await rabbit.PutAsJsonAsync($"/api/permissions/{vhost}/guest", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
+
+        var (siloPort, gatewayPort) = (FreePort(), FreePort());
+        factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
+        {
+            host.UseSetting("Logging:LogLevel:Default", "Warning");
+            host.UseSetting("Billing:OpsKey", OpsKey);
+            host.UseSetting("Billing:Schema", Schema);
+            host.UseSetting("ConnectionStrings:Postgres", Postgres);
+            host.UseSetting("ConnectionStrings:RabbitMq", $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}");
+            host.UseSetting("Silo:SiloPort", siloPort.ToString(CultureInfo.InvariantCulture));
+            host.UseSetting("Silo:GatewayPort", gatewayPort.ToString(CultureInfo.InvariantCulture));
+            host.ConfigureTestServices(services =>
+            {
+                services.AddKeyedSingleton<TimeProvider>(Billing.ServiceDefaults.BillingClock.Key, Clock);
+                services.AddSingleton<ILoggerProvider>(Log);
+            });
+        });
+        using var client = factory.CreateClient();
+        (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Counts the host's warnings and errors and keeps the first few distinct ones, to print with the figures.</summary>
+public sealed class HostLog : ILoggerProvider
+{
+    private const int Kept = 5;
+
+    private readonly ConcurrentDictionary<string, int> distinct = new();
+    private int warnings;
+    private int errors;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    public void Print()
+    {
+        Console.WriteLine($"host log:            {warnings} warnings, {errors} errors");
+        foreach (var (message, count) in distinct.OrderByDescending(d => d.Value).Take(Kept))
+        {
+            Console.WriteLine($"  {count,6} x {message}");
+        }
+    }
+
+    private void Record(LogLevel level, string category, string message, Exception? exception)
+    {
+        Interlocked.Increment(ref level >= LogLevel.Error ? ref errors : ref warnings);
+        var text = $"{level} {category}: {message}{(exception is null ? "" : $" [{exception.GetType().Name}: {exception.Message}]")}";
+        text = text.Length > 300 ? text[..300] + "…" : text;
+        if (distinct.Count < 50 || distinct.ContainsKey(text))
+        {
+            distinct.AddOrUpdate(text, 1, (_, n) => n + 1);
+        }
+    }
+
+    private sealed class Logger(HostLog log, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                log.Record(logLevel, category, formatter(state, exception), exception);
+            }
+        }
+    }
+}

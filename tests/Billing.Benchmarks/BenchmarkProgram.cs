@@ -1,0 +1,113 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime;
+using System.Runtime.InteropServices;
+
+namespace Billing.Benchmarks;
+
+/// <summary>
+/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|metering [--option value ...]</c>.
+/// Prints figures; it has no pass/fail beyond the exit code of a failed check (1) or bad usage (2).
+/// </summary>
+public static class BenchmarkProgram
+{
+    private const string Usage = """
+        usage: Billing.Benchmarks <benchmark> [options]
+          placement [--nodes 500] [--gpus 8] [--leases 4000] [--concurrency 64]
+              leases placed per second on one silo (SkuPoolGrain.Place + LeaseGrain.Start)
+          metering  [--nodes 200] [--gpus 8] [--minutes 60] [--concurrency 64]
+              heartbeats/s through the node grains, usage records/s stored in Marten
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var benchmarks = new Dictionary<string, (string[] Options, Func<Options, CancellationToken, Task<bool>> Run)>
+        {
+            ["placement"] = (PlacementBenchmark.OptionNames, PlacementBenchmark.RunAsync),
+            ["metering"] = (MeteringBenchmark.OptionNames, MeteringBenchmark.RunAsync),
+        };
+        if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
+        {
+            Console.Error.WriteLine(args.Length == 0 ? Usage : $"unknown benchmark '{args[0]}'\n{Usage}");
+            return 2;
+        }
+
+        if (!Options.TryParse(args.Skip(1), benchmark.Options, out var options, out var error))
+        {
+            Console.Error.WriteLine($"{error}\n{Usage}");
+            return 2;
+        }
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+
+        Console.WriteLine($"benchmark:           {args[0]}");
+        Console.WriteLine($"machine:             {Environment.ProcessorCount} logical processors, {RuntimeInformation.OSDescription}, " +
+            $".NET {Environment.Version}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC");
+        try
+        {
+            return await benchmark.Run(options, stop.Token) ? 0 : 1;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.Error.WriteLine("cancelled");
+            return 130;
+        }
+    }
+}
+
+/// <summary><c>--name value</c> pairs of positive whole numbers, names from the benchmark's list.</summary>
+public sealed class Options
+{
+    private readonly Dictionary<string, int> values = [];
+
+    public static bool TryParse(IEnumerable<string> args, IReadOnlyCollection<string> known, out Options options, out string? error)
+    {
+        options = new Options();
+        error = null;
+        using var arg = args.GetEnumerator();
+        while (arg.MoveNext())
+        {
+            var name = arg.Current;
+            if (!name.StartsWith("--", StringComparison.Ordinal) || !known.Contains(name[2..]))
+            {
+                error = $"unknown option '{name}'; this benchmark takes {string.Join(", ", known.Select(k => "--" + k))}";
+                return false;
+            }
+
+            if (!arg.MoveNext() || !int.TryParse(arg.Current, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1)
+            {
+                error = $"{name} takes a positive whole number";
+                return false;
+            }
+
+            options.values[name[2..]] = value;
+        }
+
+        return true;
+    }
+
+    public int Get(string name, int fallback) => values.GetValueOrDefault(name, fallback);
+}
+
+/// <summary>Latency percentiles over Stopwatch timestamps.</summary>
+public static class Latency
+{
+    public static double Milliseconds(long elapsedTimestamp) => elapsedTimestamp * 1000.0 / Stopwatch.Frequency;
+
+    public static string Summary(IEnumerable<long> elapsed)
+    {
+        var sorted = elapsed.Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            return "n/a";
+        }
+
+        string At(double p) => Milliseconds(sorted[Math.Max(0, (int)Math.Ceiling(p * sorted.Length) - 1)]).ToString("0.00", CultureInfo.InvariantCulture);
+        return $"p50 {At(0.50)} ms, p99 {At(0.99)} ms, max {At(1.0)} ms";
+    }
+}
