@@ -24,11 +24,16 @@ public sealed class InvoicingModule : IBillingModule
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
+        services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.AddSingleton<InvoiceDrafter>();
+        services.AddSingleton<InvoiceIssuer>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
         services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<InvoiceDrafted>();
+            options.Events.AddEventType<InvoiceFinalized>();
+            options.Events.AddEventType<InvoiceIssued>();
+            options.Events.AddEventType<InvoiceNumberAssigned>();
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();

@@ -115,6 +115,23 @@ public sealed class Rating_usage
     public void A_sku_missing_from_the_price_book_is_an_error_not_a_free_line() =>
         Assert.Throws<UnknownSkuException>(() => Rate([Window("B200", PricingModel.OnDemand, 0, 1m)]));
 
+    [Fact]
+    public void Late_usage_of_an_issued_period_becomes_adjustment_lines_naming_it()
+    {
+        var issued = Rate([Window("H100", PricingModel.OnDemand, 0, 3600m)]);
+        var rerated = Rate([Window("H100", PricingModel.OnDemand, 0, 3600m), Window("H100", PricingModel.OnDemand, 1, 1800m), Window("A100", PricingModel.Spot, 1, 60m)]);
+
+        var adjustments = Rating.Adjustments(rerated, issued, "2026-11");
+
+        Assert.Equal(
+            [
+                new InvoiceLine("A100", Charge.Spot, PricingModel.Spot, 60m, 60m / 3600m, 1.2m, 0.02m, "2026-11"),
+                new InvoiceLine("H100", Charge.OnDemand, PricingModel.OnDemand, 1800m, 0.5m, 2.5m, 1.25m, "2026-11"),
+            ],
+            adjustments);
+        Assert.Empty(Rating.Adjustments(issued, issued, "2026-11"));
+    }
+
     private static List<RatableWindow> Usage(int seed)
     {
         var random = new Random(seed);

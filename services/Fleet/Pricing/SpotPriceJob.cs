@@ -4,7 +4,6 @@ using Billing.Fleet.Messaging;
 using Billing.Fleet.Placement;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Jobs;
-using JasperFx;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -69,7 +68,7 @@ public sealed class SpotPriceJob(
             await session.SaveChangesAsync(cancellationToken);
             return changed;
         }
-        catch (ConcurrencyException)
+        catch (Exception ex) when (WriteConflicts.IsConflict(ex))
         {
             return null;
         }

@@ -5,6 +5,8 @@ namespace Billing.Invoicing.Invoices;
 public static class InvoiceStatus
 {
     public const string Draft = "Draft";
+    public const string Finalized = "Finalized";
+    public const string Issued = "Issued";
 }
 
 /// <summary>What a line charges for.</summary>
@@ -30,20 +32,49 @@ public enum Charge
 /// One line per SKU and charge: exact GPU-seconds, the GPU-hours they make, the (GPU-hour weighted)
 /// unit price, and the amount rounded once.
 /// </summary>
-public sealed record InvoiceLine(string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount);
+/// <remarks><see cref="AdjustsPeriod"/> names the issued period a late-usage adjustment belongs to.</remarks>
+public sealed record InvoiceLine(
+    string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount, string? AdjustsPeriod = null);
 
 /// <summary>The draft was re-rated from usage; it replaces the lines and total wholesale.</summary>
 public sealed record InvoiceDrafted(
     Guid InvoiceId, string TenantId, string Period, string Currency, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset DraftedAt);
 
+/// <summary>The period closed: the lines are final.</summary>
+public sealed record InvoiceFinalized(Guid InvoiceId, DateTimeOffset FinalizedAt);
+
+/// <summary>The invoice got its number and was issued; it never changes again.</summary>
+public sealed record InvoiceIssued(Guid InvoiceId, string Number, DateTimeOffset IssuedAt);
+
 /// <summary>The invoice as read (inline snapshot of its stream).</summary>
 public sealed record Invoice(
-    Guid Id, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt)
+    Guid Id, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt,
+    string? Number = null, DateTimeOffset? IssuedAt = null)
 {
     public static Guid IdFor(string tenantId, string period) => Billing.ServiceDefaults.StreamIds.Invoice(tenantId, period);
 
     public static Invoice Create(InvoiceDrafted drafted) =>
         new(drafted.InvoiceId, drafted.TenantId, drafted.Period, drafted.Currency, InvoiceStatus.Draft, drafted.Lines, drafted.Total, drafted.DraftedAt);
 
-    public Invoice Apply(InvoiceDrafted drafted) => Create(drafted);
+    public Invoice Apply(InvoiceDrafted drafted) =>
+        this with { Lines = drafted.Lines, Total = drafted.Total, Currency = drafted.Currency, UpdatedAt = drafted.DraftedAt };
+
+    public Invoice Apply(InvoiceFinalized finalized) => this with { Status = InvoiceStatus.Finalized, UpdatedAt = finalized.FinalizedAt };
+
+    public Invoice Apply(InvoiceIssued issued) => this with { Status = InvoiceStatus.Issued, Number = issued.Number, IssuedAt = issued.IssuedAt, UpdatedAt = issued.IssuedAt };
+}
+
+/// <summary>The next number of a year's gapless sequence went to <see cref="InvoiceId"/>.</summary>
+public sealed record InvoiceNumberAssigned(int Year, int Sequence, Guid InvoiceId);
+
+/// <summary>A year's invoice numbers as read: the last one given.</summary>
+public sealed record InvoiceNumberSequence(Guid Id, int Year, int Last)
+{
+    public static Guid StreamFor(int year) => Billing.ServiceDefaults.DeterministicGuid.Create($"invoice-numbers:{year}");
+
+    public static string Format(int year, int sequence) => $"INV-{year}-{sequence:D6}";
+
+    public static InvoiceNumberSequence Create(InvoiceNumberAssigned assigned) => new(StreamFor(assigned.Year), assigned.Year, assigned.Sequence);
+
+    public InvoiceNumberSequence Apply(InvoiceNumberAssigned assigned) => this with { Last = assigned.Sequence };
 }

@@ -10,9 +10,10 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Billing.Invoicing.Invoices;
 
 /// <summary>
-/// Rolls a month's metered windows and commitments into each tenant's draft invoice. A draft changes
-/// only when its lines do, and the append carries the version it was computed from, so two runs
-/// racing each other cannot both write.
+/// Rolls a month's metered windows and commitments into each tenant's draft invoice, with
+/// adjustment lines for late usage of an issued month. A draft changes only when its lines do; the
+/// append carries the version it was computed from, so racing runs cannot both write; issued
+/// invoices are never touched.
 /// </summary>
 public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
 {
@@ -24,25 +25,49 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
         return (start, start.AddMonths(1));
     }
 
-    /// <summary>Re-rates every tenant with usage or a commitment in the period; returns how many invoices changed.</summary>
-    public async Task<int> DraftAsync(string period, CancellationToken cancellationToken)
+    /// <summary>
+    /// Re-rates every tenant's draft for <paramref name="period"/>; with <paramref name="adjusting"/>
+    /// (an issued period) it also carries what those invoices missed. Returns how many drafts changed.
+    /// </summary>
+    public async Task<int> DraftAsync(string period, string? adjusting, CancellationToken cancellationToken)
     {
-        var (start, end) = Bounds(period);
         await using var query = store.QuerySession();
         var prices = await PriceHistory.LoadAsync(query, cancellationToken);
-        var windows = await query.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
-        var commitments = await query.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken);
-        var spot = await LoadSpotAsync(query, windows.Select(w => w.Sku).Distinct(), cancellationToken);
+        var current = await RateAsync(query, period, prices, cancellationToken);
+        var late = adjusting is null ? [] : await AdjustmentsAsync(query, adjusting, prices, cancellationToken);
         var changed = 0;
-        foreach (var tenantId in windows.Select(w => w.TenantId).Union(commitments.Select(c => c.TenantId)).Distinct())
+        foreach (var tenantId in current.Keys.Union(late.Keys))
         {
-            var lines = Rating.Rate(
-                windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds)),
-                commitments.Where(c => c.TenantId == tenantId), prices, spot, start, end);
-            changed += await DraftTenantAsync(tenantId, period, prices.At(start).Currency, lines, cancellationToken) ? 1 : 0;
+            var lines = current.GetValueOrDefault(tenantId, []).Concat(late.GetValueOrDefault(tenantId, [])).ToList();
+            changed += await DraftTenantAsync(tenantId, period, prices.At(Bounds(period).Start).Currency, lines, cancellationToken) ? 1 : 0;
         }
 
         return changed;
+    }
+
+    /// <summary>Every tenant's lines for a period, from its metered windows, commitments and the prices in force.</summary>
+    public static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> RateAsync(
+        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
+    {
+        var (start, end) = Bounds(period);
+        var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
+        var commitments = await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken);
+        var spot = await LoadSpotAsync(session, windows.Select(w => w.Sku).Distinct(), cancellationToken);
+        return windows.Select(w => w.TenantId).Union(commitments.Select(c => c.TenantId)).Distinct().ToDictionary(
+            tenantId => tenantId,
+            tenantId => Rating.Rate(
+                windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds)),
+                commitments.Where(c => c.TenantId == tenantId), prices, spot, start, end));
+    }
+
+    private static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> AdjustmentsAsync(
+        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
+    {
+        var rerated = await RateAsync(session, period, prices, cancellationToken);
+        var issued = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Issued).ToListAsync(cancellationToken);
+        return rerated.Keys.Union(issued.Select(i => i.TenantId)).Distinct().ToDictionary(
+            tenantId => tenantId,
+            tenantId => Rating.Adjustments(rerated.GetValueOrDefault(tenantId, []), issued.FirstOrDefault(i => i.TenantId == tenantId)?.Lines ?? [], period));
     }
 
     private static async Task<SpotPrices> LoadSpotAsync(IQuerySession session, IEnumerable<string> skus, CancellationToken cancellationToken)
@@ -62,13 +87,26 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
         var id = Invoice.IdFor(tenantId, period);
         await using var session = store.LightweightSession();
         var stream = await session.Events.FetchForWriting<Invoice>(id, cancellationToken);
-        if (stream.Aggregate is { } current && current.Lines.SequenceEqual(lines))
+        if (stream.Aggregate is { } current && (current.Status != InvoiceStatus.Draft || current.Lines.SequenceEqual(lines)))
+        {
+            return false;
+        }
+
+        if (stream.Aggregate is null && lines.Count == 0)
         {
             return false;
         }
 
         stream.AppendOne(new InvoiceDrafted(id, tenantId, period, currency, lines, Rating.Total(lines), time.GetUtcNow()));
-        await session.SaveChangesAsync(cancellationToken);
-        return true;
+        try
+        {
+            await session.SaveChangesAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (WriteConflicts.IsConflict(ex))
+        {
+            // A concurrent run drafted (or issued) it from the same usage; the next run re-rates anyway.
+            return false;
+        }
     }
 }

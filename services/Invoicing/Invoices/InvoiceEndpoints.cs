@@ -69,7 +69,9 @@ public static class InvoiceEndpoints
     }
 }
 
-public sealed record InvoiceView(Guid InvoiceId, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt)
+public sealed record InvoiceView(
+    Guid InvoiceId, string? Number, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total,
+    DateTimeOffset UpdatedAt, DateTimeOffset? IssuedAt)
 {
-    public static InvoiceView Of(Invoice i) => new(i.Id, i.TenantId, i.Period, i.Currency, i.Status, i.Lines, i.Total, i.UpdatedAt);
+    public static InvoiceView Of(Invoice i) => new(i.Id, i.Number, i.TenantId, i.Period, i.Currency, i.Status, i.Lines, i.Total, i.UpdatedAt, i.IssuedAt);
 }

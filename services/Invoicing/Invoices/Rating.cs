@@ -92,6 +92,30 @@ public static class Rating
 
     public static decimal Total(IEnumerable<InvoiceLine> lines) => lines.Sum(l => l.Amount);
 
+    /// <summary>
+    /// What an issued invoice missed: per SKU and charge, the difference between rating its period now
+    /// (late usage included) and what it billed. The lines go on the next open invoice, naming the period.
+    /// </summary>
+    public static IReadOnlyList<InvoiceLine> Adjustments(IReadOnlyList<InvoiceLine> rerated, IReadOnlyList<InvoiceLine> issued, string period)
+    {
+        var billed = issued.Where(l => l.AdjustsPeriod is null).ToDictionary(l => (l.Sku, l.Charge));
+        var now = rerated.ToDictionary(l => (l.Sku, l.Charge));
+        return now.Keys.Union(billed.Keys)
+            .Select(key =>
+            {
+                var r = now.GetValueOrDefault(key);
+                var b = billed.GetValueOrDefault(key);
+                var seconds = (r?.GpuSeconds ?? 0) - (b?.GpuSeconds ?? 0);
+                var amount = (r?.Amount ?? 0) - (b?.Amount ?? 0);
+                var hours = seconds / 3600m;
+                return new InvoiceLine(key.Sku, key.Charge, (r ?? b)!.Pricing, seconds, hours,
+                    hours == 0 ? 0 : Math.Round(amount / hours, 6, MidpointRounding.AwayFromZero), amount, period);
+            })
+            .Where(l => l.GpuSeconds != 0 || l.Amount != 0)
+            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
+            .ToList();
+    }
+
     private static InvoiceLine Line(string sku, Charge charge, decimal seconds, decimal exactAmount, int digits)
     {
         var hours = seconds / 3600m;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using JasperFx;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,7 +34,7 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
                 await session.SaveChangesAsync(cancellationToken);
                 return;
             }
-            catch (ConcurrencyException)
+            catch (Exception ex) when (WriteConflicts.IsConflict(ex))
             {
                 // Another host recorded a version at the same moment: look again.
             }

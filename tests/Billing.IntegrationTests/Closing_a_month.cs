@@ -1,0 +1,82 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Billing.Contracts;
+using Billing.Contracts.Fleet;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.IntegrationTests;
+
+[Collection(PlatformCollection.Name)]
+public sealed class Closing_a_month(Platform platform)
+{
+    private const string Sku = "H100-SXM-80GB";
+    private readonly PlatformClient api = new(platform);
+
+    private static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    private static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+
+    private async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
+        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={Rfc3339(from)}&to={Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
+            .GetProperty("totalGpuSeconds").GetDecimal();
+
+    private async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) =>
+        Assert.Single((await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray());
+
+    private async Task RunJobAsync() =>
+        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
+
+    [Fact]
+    public async Task Issues_gapless_numbers_once_and_bills_late_usage_as_an_adjustment_on_the_next_invoice()
+    {
+        var monthEnd = NextMonth(api.Now);
+        var period = api.Now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var nextPeriod = monthEnd.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(-10));
+        var (tenantId, tenant) = await api.TenantAsync("month-close");
+        var (nodeId, agent) = await api.NodeAsync(Sku, gpuCount: 1);
+        await api.HeartbeatAsync(agent, nodeId, gpuCount: 1);
+        var lease = await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", new { sku = Sku, gpuCount = 1, pricing = "OnDemand" }), HttpStatusCode.Created);
+        var leaseId = lease.GetProperty("leaseId").GetGuid();
+        for (var i = 0; i < 8; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await api.HeartbeatAsync(agent, nodeId, gpuCount: 1);
+        }
+
+        await tenant.PostAsync($"/v1/leases/{leaseId}/end", null);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await api.HeartbeatAsync(agent, nodeId, gpuCount: 1);
+        var metered = await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 120m);
+        Assert.Equal(120m, metered);
+
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
+        await Task.WhenAll(RunJobAsync(), RunJobAsync(), RunJobAsync());
+        var issued = await InvoiceAsync(tenant, period);
+
+        var lateWindow = monthEnd.AddMinutes(-5);
+        var late = new UsageRecorded(Guid.NewGuid(), leaseId, tenantId, nodeId, Sku, PricingModel.OnDemand, lateWindow, 36m, api.Now);
+        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
+        await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 156m);
+        await RunJobAsync();
+        var unchanged = await InvoiceAsync(tenant, period);
+        var next = await InvoiceAsync(tenant, nextPeriod);
+
+        Assert.Equal("Issued", issued.GetProperty("status").GetString());
+        Assert.Matches(@"^INV-\d{4}-\d{6}$", issued.GetProperty("number").GetString());
+        Assert.Equal(120m, issued.GetProperty("lines").EnumerateArray().Sum(l => l.GetProperty("gpuSeconds").GetDecimal()));
+        Assert.Equal(issued.GetRawText(), unchanged.GetRawText());
+        var adjustment = Assert.Single(next.GetProperty("lines").EnumerateArray());
+        Assert.Equal(period, adjustment.GetProperty("adjustsPeriod").GetString());
+        Assert.Equal(36m, adjustment.GetProperty("gpuSeconds").GetDecimal());
+        Assert.Equal("Draft", next.GetProperty("status").GetString());
+
+        var all = await PlatformClient.ReadAsync(await api.Ops.GetAsync("/v1/invoices?status=Issued&pageSize=500"), HttpStatusCode.OK);
+        var numbers = all.EnumerateArray().Select(i => i.GetProperty("number").GetString()!).Where(n => n.StartsWith($"INV-{monthEnd.Year}-", StringComparison.Ordinal))
+            .Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+    }
+}
