@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -99,6 +100,7 @@ public sealed class BenchHost : IAsyncDisposable
 
         await rabbit.DeleteAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative));
         rabbit.Dispose();
+        Log.Dispose();
         await using var connection = new NpgsqlConnection(Postgres);
         await connection.OpenAsync();
         await using var drop = new NpgsqlCommand($"drop schema if exists {Schema} cascade; drop schema if exists {Schema}_hangfire cascade", connection);
@@ -111,6 +113,9 @@ public sealed class BenchHost : IAsyncDisposable
         (await rabbit.PutAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative), null)).EnsureSuccessStatusCode();
         (await rabbit.PutAsJsonAsync($"/api/permissions/{vhost}/guest", new { configure = ".*", write = ".*", read = ".*" })).EnsureSuccessStatusCode();
 
+        // WebApplicationFactory finds the host's content root through the manifest the build puts next
+        // to this program, looked up in the working directory (the output folder under `dotnet test`).
+        Directory.SetCurrentDirectory(AppContext.BaseDirectory);
         var (siloPort, gatewayPort) = (FreePort(), FreePort());
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
         {
@@ -124,6 +129,8 @@ public sealed class BenchHost : IAsyncDisposable
             host.ConfigureTestServices(services =>
             {
                 services.AddKeyedSingleton<TimeProvider>(Billing.ServiceDefaults.BillingClock.Key, Clock);
+                // The host logs only to HostLog: a benchmark's console is for its figures.
+                services.RemoveAll<ILoggerProvider>();
                 services.AddSingleton<ILoggerProvider>(Log);
             });
         });
@@ -139,40 +146,71 @@ public sealed class BenchHost : IAsyncDisposable
     }
 }
 
-/// <summary>Counts the host's warnings and errors and keeps the first few distinct ones, to print with the figures.</summary>
+/// <summary>
+/// The host's log: warnings and errors, in full, to a file; counted, and grouped by what went wrong
+/// (category and exception, or the message's first line), to print with the figures.
+/// </summary>
 public sealed class HostLog : ILoggerProvider
 {
-    private const int Kept = 5;
+    private const int Shown = 8;
 
-    private readonly ConcurrentDictionary<string, int> distinct = new();
+    private readonly ConcurrentDictionary<string, int> kinds = new();
+    private readonly Lock writing = new();
+    private readonly StreamWriter file;
     private int warnings;
     private int errors;
+    private bool closed;
+
+    public HostLog()
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"billing-bench-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Environment.ProcessId}.log");
+        file = new StreamWriter(Path) { AutoFlush = true };
+    }
+
+    public string Path { get; }
 
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()
     {
+        lock (writing)
+        {
+            closed = true;
+            file.Dispose();
+        }
     }
 
     public void Print()
     {
-        Console.WriteLine($"host log:            {warnings} warnings, {errors} errors");
-        foreach (var (message, count) in distinct.OrderByDescending(d => d.Value).Take(Kept))
+        Console.WriteLine($"host log:            {warnings} warnings, {errors} errors (in full: {Path})");
+        foreach (var (kind, count) in kinds.OrderByDescending(k => k.Value).Take(Shown))
         {
-            Console.WriteLine($"  {count,6} x {message}");
+            Console.WriteLine($"  {count,7} x {kind}");
         }
     }
 
     private void Record(LogLevel level, string category, string message, Exception? exception)
     {
         Interlocked.Increment(ref level >= LogLevel.Error ? ref errors : ref warnings);
-        var text = $"{level} {category}: {message}{(exception is null ? "" : $" [{exception.GetType().Name}: {exception.Message}]")}";
-        text = text.Length > 300 ? text[..300] + "…" : text;
-        if (distinct.Count < 50 || distinct.ContainsKey(text))
+        var what = exception is null ? FirstLine(message) : $"{exception.GetType().Name}: {FirstLine(exception.Message)}";
+        var kind = $"{level} {category}: {(what.Length > 200 ? what[..200] + "..." : what)}";
+        if (kinds.Count < 100 || kinds.ContainsKey(kind))
         {
-            distinct.AddOrUpdate(text, 1, (_, n) => n + 1);
+            kinds.AddOrUpdate(kind, 1, (_, n) => n + 1);
+        }
+
+        lock (writing)
+        {
+            if (closed)
+            {
+                return;
+            }
+
+            file.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} {level} {category}: {message}{(exception is null ? "" : Environment.NewLine + exception)}");
         }
     }
+
+    private static string FirstLine(string text) => text.Trim().Split('\n', 2)[0].Trim();
 
     private sealed class Logger(HostLog log, string category) : ILogger
     {
