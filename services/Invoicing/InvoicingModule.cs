@@ -1,4 +1,5 @@
 using Billing.ServiceDefaults.Pricing;
+using Billing.Invoicing.Audit;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
@@ -27,6 +28,8 @@ public sealed class InvoicingModule : IBillingModule
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
+        services.AddSingleton<InvoiceVerification>();
+        services.AddSingleton<Reconciliation>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
         services.ConfigureMarten(options =>
         {
@@ -47,5 +50,6 @@ public sealed class InvoicingModule : IBillingModule
     {
         endpoints.MapInvoices();
         endpoints.MapCommitments();
+        endpoints.MapAudit();
     }
 }

@@ -1,5 +1,6 @@
 using Billing.Contracts.Fleet;
 using Billing.Ledger.Leases;
+using Billing.Ledger.Ops;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using JasperFx.Events.Projections;
@@ -40,5 +41,9 @@ public sealed class LedgerModule : IBillingModule
         bus.AddConsumer<LeaseLifecycleConsumer, LeaseLifecycleConsumerDefinition>();
     }
 
-    public void MapEndpoints(IEndpointRouteBuilder endpoints) => endpoints.MapUsage();
+    public void MapEndpoints(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapUsage();
+        endpoints.MapLedgerOps();
+    }
 }

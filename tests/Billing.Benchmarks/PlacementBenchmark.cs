@@ -74,7 +74,8 @@ public static class PlacementBenchmark
     {
         var given = allocations.SelectMany(a => a.GpuIndices.Select(gpu => (a.NodeId, Gpu: gpu))).ToList();
         var twice = given.Count - given.Distinct().Count();
-        var outOfRange = given.Count(g => g.Gpu < 0 || g.Gpu >= gpus || !nodeIds.Contains(g.NodeId));
+        var known = nodeIds.ToHashSet();
+        var outOfRange = given.Count(g => g.Gpu < 0 || g.Gpu >= gpus || !known.Contains(g.NodeId));
         var views = await Task.WhenAll(nodeIds.Select(id => host.Grains.GetGrain<INodeGrain>(id).Get()));
         var leasedOnNodes = views.Sum(v => v?.GpusLeased ?? 0);
         var ok = twice == 0 && outOfRange == 0 && leasedOnNodes == given.Count && given.Count == expected;

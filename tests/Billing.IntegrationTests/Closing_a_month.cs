@@ -15,12 +15,10 @@ public sealed class Closing_a_month(Platform platform)
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);
 
-    private static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
     private static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
 
     private async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
-        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={Rfc3339(from)}&to={Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
+        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={PlatformClient.Rfc3339(from)}&to={PlatformClient.Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
             .GetProperty("totalGpuSeconds").GetDecimal();
 
     private async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) =>

@@ -8,55 +8,15 @@ namespace Billing.IntegrationTests;
 [Collection(PlatformCollection.Name)]
 public sealed class Metering_through_the_public_api(Platform platform)
 {
-    private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);
-
-    private static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-
-    private async Task<decimal> UsageAsync(HttpClient tenant, DateTimeOffset from, string groupBy = "sku")
-    {
-        var hour = new DateTimeOffset(from.UtcTicks - from.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
-        var report = await PlatformClient.ReadAsync(
-            await tenant.GetAsync($"/v1/usage?from={Rfc3339(hour)}&to={Rfc3339(hour.AddHours(3))}&granularity=hour&groupBy={groupBy}"), HttpStatusCode.OK);
-        return report.GetProperty("totalGpuSeconds").GetDecimal();
-    }
-
-    /// <summary>
-    /// 4 GPUs leased 10 minutes, heartbeats every 15 s with one of them failed for two heartbeats
-    /// (three intervals lost): 4 × 600 − 3 × 15 = 2355 GPU-seconds.
-    /// </summary>
-    private async Task<(string TenantId, HttpClient Tenant, Guid LeaseId, DateTimeOffset Start)> RunLeaseAsync(Func<int, Task>? midway = null)
-    {
-        var (tenantId, tenant) = await api.TenantAsync();
-        var (nodeId, agent) = await api.NodeAsync(Sku, gpuCount: 4);
-        Assert.Equal(HttpStatusCode.Accepted, (await api.HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
-        var lease = await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", new { sku = Sku, gpuCount = 4, pricing = "OnDemand" }), HttpStatusCode.Created);
-        var leaseId = lease.GetProperty("leaseId").GetGuid();
-        var start = lease.GetProperty("startedAt").GetDateTimeOffset();
-        for (var i = 1; i <= 40; i++)
-        {
-            api.Advance(TimeSpan.FromSeconds(15));
-            var response = await api.HeartbeatAsync(agent, nodeId, gpuCount: 4, failedGpu: i is 10 or 11 ? 2 : null);
-            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            if (midway is not null)
-            {
-                await midway(i);
-            }
-        }
-
-        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
-        api.Advance(TimeSpan.FromSeconds(15));
-        Assert.Equal(HttpStatusCode.Accepted, (await api.HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
-        return (tenantId, tenant, leaseId, start);
-    }
 
     [Fact]
     public async Task Heartbeats_become_exact_usage_and_a_draft_invoice()
     {
-        var (tenantId, tenant, leaseId, start) = await RunLeaseAsync();
+        var (tenantId, tenant, leaseId, start) = await api.RunLeaseAsync();
 
         var lease = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
-        var usage = await PlatformClient.EventuallyAsync(() => UsageAsync(tenant, start), 2355m);
+        var usage = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
         var invoices = await PlatformClient.ReadAsync(await tenant.GetAsync("/v1/invoices"), HttpStatusCode.OK);
 
@@ -74,9 +34,9 @@ public sealed class Metering_through_the_public_api(Platform platform)
     [Fact]
     public async Task A_restart_of_the_whole_platform_mid_lease_loses_and_doubles_nothing()
     {
-        var (_, tenant, leaseId, start) = await RunLeaseAsync(heartbeat => heartbeat == 23 ? platform.RestartAsync() : Task.CompletedTask);
+        var (_, tenant, leaseId, start) = await api.RunLeaseAsync(heartbeat => heartbeat == 23 ? platform.RestartAsync() : Task.CompletedTask);
 
-        var usage = await PlatformClient.EventuallyAsync(() => UsageAsync(tenant, start), 2355m);
+        var usage = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         var lease = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
 
         Assert.Equal(2355m, usage);
@@ -86,11 +46,11 @@ public sealed class Metering_through_the_public_api(Platform platform)
     [Fact]
     public async Task Usage_can_be_read_per_minute_as_csv()
     {
-        var (_, tenant, _, start) = await RunLeaseAsync();
-        await PlatformClient.EventuallyAsync(() => UsageAsync(tenant, start), 2355m);
+        var (_, tenant, _, start) = await api.RunLeaseAsync();
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
 
         var minute = new DateTimeOffset(start.UtcTicks - start.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/usage?from={Rfc3339(minute)}&to={Rfc3339(minute.AddMinutes(15))}&granularity=minute");
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/usage?from={PlatformClient.Rfc3339(minute)}&to={PlatformClient.Rfc3339(minute.AddMinutes(15))}&granularity=minute");
         request.Headers.Accept.ParseAdd("text/csv");
         var csv = await (await tenant.SendAsync(request)).Content.ReadAsStringAsync();
 

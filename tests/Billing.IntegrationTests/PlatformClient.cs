@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -10,7 +11,49 @@ public sealed class PlatformClient(Platform platform)
 {
     public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
 
+    private const string LeaseSku = "H100-SXM-80GB";
+
     public HttpClient Ops { get; } = platform.Client(Platform.OpsKey);
+
+    public static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    public async Task<decimal> UsageAsync(HttpClient tenant, DateTimeOffset from, string groupBy = "sku")
+    {
+        var hour = new DateTimeOffset(from.UtcTicks - from.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
+        var report = await PlatformClient.ReadAsync(
+            await tenant.GetAsync($"/v1/usage?from={Rfc3339(hour)}&to={Rfc3339(hour.AddHours(3))}&granularity=hour&groupBy={groupBy}"), HttpStatusCode.OK);
+        return report.GetProperty("totalGpuSeconds").GetDecimal();
+    }
+
+    /// <summary>
+    /// 4 GPUs leased 10 minutes, heartbeats every 15 s with one of them failed for two heartbeats
+    /// (three intervals lost): 4 × 600 − 3 × 15 = 2355 GPU-seconds.
+    /// </summary>
+    public async Task<(string TenantId, HttpClient Tenant, Guid LeaseId, DateTimeOffset Start)> RunLeaseAsync(Func<int, Task>? midway = null)
+    {
+        var (tenantId, tenant) = await TenantAsync();
+        var (nodeId, agent) = await NodeAsync(LeaseSku, gpuCount: 4);
+        Assert.Equal(HttpStatusCode.Accepted, (await HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
+        var lease = await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", new { sku = LeaseSku, gpuCount = 4, pricing = "OnDemand" }), HttpStatusCode.Created);
+        var leaseId = lease.GetProperty("leaseId").GetGuid();
+        var start = lease.GetProperty("startedAt").GetDateTimeOffset();
+        for (var i = 1; i <= 40; i++)
+        {
+            Advance(TimeSpan.FromSeconds(15));
+            var response = await HeartbeatAsync(agent, nodeId, gpuCount: 4, failedGpu: i is 10 or 11 ? 2 : null);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            if (midway is not null)
+            {
+                await midway(i);
+            }
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        Advance(TimeSpan.FromSeconds(15));
+        Assert.Equal(HttpStatusCode.Accepted, (await HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
+        return (tenantId, tenant, leaseId, start);
+    }
+
 
     public DateTimeOffset Now => platform.Time.GetUtcNow();
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using Billing.Contracts.Fleet;
 using Billing.Invoicing.Commitments;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
@@ -52,7 +51,7 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
         var (start, end) = Bounds(period);
         var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
         var commitments = await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken);
-        var spot = await LoadSpotAsync(session, windows.Select(w => w.Sku).Distinct(), cancellationToken);
+        var spot = await Audit.SpotPriceHistory.LoadAsync(session, windows.Select(w => w.Sku).Distinct(), cancellationToken);
         return windows.Select(w => w.TenantId).Union(commitments.Select(c => c.TenantId)).Distinct().ToDictionary(
             tenantId => tenantId,
             tenantId => Rating.Rate(
@@ -68,18 +67,6 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
         return rerated.Keys.Union(issued.Select(i => i.TenantId)).Distinct().ToDictionary(
             tenantId => tenantId,
             tenantId => Rating.Adjustments(rerated.GetValueOrDefault(tenantId, []), issued.FirstOrDefault(i => i.TenantId == tenantId)?.Lines ?? [], period));
-    }
-
-    private static async Task<SpotPrices> LoadSpotAsync(IQuerySession session, IEnumerable<string> skus, CancellationToken cancellationToken)
-    {
-        var history = new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>();
-        foreach (var sku in skus)
-        {
-            var events = await session.Events.FetchStreamAsync(StreamIds.Spot(sku), token: cancellationToken);
-            history[sku] = events.Select(e => e.Data).OfType<SpotPriceChanged>().Select(c => (c.EffectiveAt, c.Price)).ToList();
-        }
-
-        return new SpotPrices(history);
     }
 
     private async Task<bool> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<InvoiceLine> lines, CancellationToken cancellationToken)

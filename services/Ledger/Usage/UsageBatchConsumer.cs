@@ -22,7 +22,8 @@ public sealed class UsageBatchConsumer(IDocumentSession session) : IConsumer<Usa
             return;
         }
 
-        foreach (var lease in fresh.GroupBy(r => r.LeaseId))
+        // A fixed order: two transactions touching the same streams lock them in the same order.
+        foreach (var lease in fresh.GroupBy(r => r.LeaseId).OrderBy(g => g.Key))
         {
             session.Events.Append(lease.Key, lease.OrderBy(r => r.WindowStart).Cast<object>().ToArray());
         }
@@ -38,9 +39,13 @@ public sealed class UsageBatchConsumer(IDocumentSession session) : IConsumer<Usa
 
 public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatchConsumer>
 {
+    /// <summary>
+    /// One batch at a time: batches interleave windows of the same leases, and concurrent appends to
+    /// one stream only collide and retry (measured: slower than serial). A batch is one transaction.
+    /// </summary>
     public UsageBatchConsumerDefinition()
     {
-        ConcurrentMessageLimit = 4;
+        ConcurrentMessageLimit = 1;
     }
 
     protected override void ConfigureConsumer(

@@ -1,0 +1,25 @@
+using System.Globalization;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Access;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Billing.Invoicing.Audit;
+
+public static class AuditEndpoints
+{
+    public static void MapAudit(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/v1/reconciliation", ReconcileAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
+        endpoints.MapPost("/v1/ops/invoices/{invoiceId:guid}/verify", VerifyAsync).RequireAuthorization(Policies.Ops);
+    }
+
+    private static async Task<IResult> ReconcileAsync(string? period, Reconciliation reconciliation, HttpContext http) =>
+        DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+            ? Results.Ok(await reconciliation.ReportAsync(period!, http.RequestAborted))
+            : Problems.Invalid("'period' is required: a month, YYYY-MM.");
+
+    private static async Task<IResult> VerifyAsync(Guid invoiceId, InvoiceVerification verification, HttpContext http) =>
+        await verification.VerifyAsync(invoiceId, http.RequestAborted) is { } report ? Results.Ok(report) : Problems.NotFound($"No invoice '{invoiceId}'.");
+}

@@ -1,0 +1,59 @@
+using Billing.Contracts.Fleet;
+using Billing.Invoicing.Commitments;
+using Billing.Invoicing.Invoices;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Pricing;
+using Marten;
+
+namespace Billing.Invoicing.Audit;
+
+/// <summary>
+/// Rates a tenant's period from the event streams alone (usage events of the lease streams,
+/// commitment, price book and spot streams), bypassing every read model: what an invoice must match.
+/// </summary>
+public static class InvoiceRecomputation
+{
+    public static async Task<IReadOnlyList<InvoiceLine>> RateAsync(IQuerySession session, string tenantId, string period, CancellationToken cancellationToken)
+    {
+        var (start, end) = InvoiceDrafter.Bounds(period);
+        var usage = (await session.Events.QueryRawEventDataOnly<UsageRecorded>()
+                .Where(u => u.TenantId == tenantId && u.WindowStart >= start && u.WindowStart < end)
+                .ToListAsync(cancellationToken))
+            .DistinctBy(u => u.UsageId)
+            .ToList();
+        var commitments = (await session.Events.QueryRawEventDataOnly<CommitmentMade>().Where(c => c.TenantId == tenantId).ToListAsync(cancellationToken))
+            .Select(Commitment.Create)
+            .Where(c => c.StartsAt < end && c.EndsAt > start);
+        var prices = await PriceHistory.LoadAsync(session, cancellationToken);
+        var spot = await SpotPriceHistory.LoadAsync(session, usage.Select(u => u.Sku).Distinct(), cancellationToken);
+        return Rating.Rate(usage.Select(u => new RatableWindow(u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds)), commitments, prices, spot, start, end);
+    }
+
+    /// <summary>
+    /// What a period's usage was billed as, all invoices together: the period's own lines plus the
+    /// adjustment lines for it on later invoices, summed per SKU and charge.
+    /// </summary>
+    public static IReadOnlyList<InvoiceLine> BilledFor(string period, Invoice? own, IEnumerable<Invoice> later) =>
+        (own?.Lines.Where(l => l.AdjustsPeriod is null) ?? [])
+            .Concat(later.SelectMany(i => i.Lines).Where(l => l.AdjustsPeriod == period))
+            .GroupBy(l => (l.Sku, l.Charge))
+            .Select(g => g.First() with { GpuSeconds = g.Sum(l => l.GpuSeconds), Amount = g.Sum(l => l.Amount), AdjustsPeriod = null })
+            .Where(l => l.GpuSeconds != 0 || l.Amount != 0)
+            .ToList();
+}
+
+/// <summary>Loads the published spot prices of SKUs from their streams.</summary>
+public static class SpotPriceHistory
+{
+    public static async Task<SpotPrices> LoadAsync(IQuerySession session, IEnumerable<string> skus, CancellationToken cancellationToken)
+    {
+        var history = new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>();
+        foreach (var sku in skus)
+        {
+            var events = await session.Events.FetchStreamAsync(StreamIds.Spot(sku), token: cancellationToken);
+            history[sku] = events.Select(e => e.Data).OfType<SpotPriceChanged>().Select(c => (c.EffectiveAt, c.Price)).ToList();
+        }
+
+        return new SpotPrices(history);
+    }
+}

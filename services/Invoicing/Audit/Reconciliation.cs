@@ -1,0 +1,57 @@
+using Billing.Invoicing.Invoices;
+using Billing.Ledger.Usage;
+using Marten;
+
+namespace Billing.Invoicing.Audit;
+
+public sealed record TenantReconciliation(
+    string TenantId, decimal MeteredGpuSeconds, decimal RatedGpuSeconds, decimal InvoicedGpuSeconds, bool Equal, IReadOnlyList<string> Differences);
+
+public sealed record ReconciliationReport(string Period, bool Equal, IReadOnlyList<TenantReconciliation> Tenants);
+
+/// <summary>
+/// For a period, per tenant: GPU-seconds metered (the ledger's stored windows) = rated (rating the
+/// usage events now) = invoiced (the period's usage lines plus later adjustments for it).
+/// </summary>
+public sealed class Reconciliation(IDocumentStore store)
+{
+    public async Task<ReconciliationReport> ReportAsync(string period, CancellationToken cancellationToken)
+    {
+        var (start, end) = InvoiceDrafter.Bounds(period);
+        await using var session = store.QuerySession();
+        var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
+        var invoices = await session.Query<Invoice>().Where(i => i.Period.CompareTo(period) >= 0).ToListAsync(cancellationToken);
+        var tenants = windows.Select(w => w.TenantId).Union(invoices.Where(i => i.Period == period).Select(i => i.TenantId)).Distinct().Order(StringComparer.Ordinal);
+        var rows = new List<TenantReconciliation>();
+        foreach (var tenantId in tenants)
+        {
+            var metered = windows.Where(w => w.TenantId == tenantId).Sum(w => w.GpuSeconds);
+            var rated = Usage(await InvoiceRecomputation.RateAsync(session, tenantId, period, cancellationToken));
+            var own = invoices.SingleOrDefault(i => i.TenantId == tenantId && i.Period == period);
+            var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices.Where(i => i.TenantId == tenantId && i.Period != period)));
+            rows.Add(Row(tenantId, metered, rated, invoiced, own));
+        }
+
+        return new ReconciliationReport(period, rows.All(r => r.Equal), rows);
+    }
+
+    private static decimal Usage(IEnumerable<InvoiceLine> lines) => lines.Where(l => l.Charge != Charge.Commitment).Sum(l => l.GpuSeconds);
+
+    private static TenantReconciliation Row(string tenantId, decimal metered, decimal rated, decimal invoiced, Invoice? own)
+    {
+        var differences = new List<string>();
+        if (metered != rated)
+        {
+            differences.Add($"metered {metered} ≠ rated {rated}: the ledger's windows and its usage events disagree (rebuild the read models).");
+        }
+
+        if (rated != invoiced)
+        {
+            differences.Add(own is null or { Status: InvoiceStatus.Draft }
+                ? $"rated {rated} ≠ invoiced {invoiced}: usage arrived since the draft was last rated (the next job run re-rates it)."
+                : $"rated {rated} ≠ invoiced {invoiced}: late usage of an issued invoice not yet on the next invoice as an adjustment.");
+        }
+
+        return new TenantReconciliation(tenantId, metered, rated, invoiced, differences.Count == 0, differences);
+    }
+}

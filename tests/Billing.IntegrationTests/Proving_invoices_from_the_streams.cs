@@ -1,0 +1,55 @@
+using System.Globalization;
+using System.Net;
+
+namespace Billing.IntegrationTests;
+
+[Collection(PlatformCollection.Name)]
+public sealed class Proving_invoices_from_the_streams(Platform platform)
+{
+    private readonly PlatformClient api = new(platform);
+
+    [Fact]
+    public async Task Metered_rated_and_invoiced_agree_and_the_invoice_verifies_before_and_after_a_rebuild()
+    {
+        var (tenantId, tenant, leaseId, start) = await api.RunLeaseAsync();
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
+        var period = start.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var invoiceId = (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK))
+            .EnumerateArray().Single().GetProperty("invoiceId").GetGuid();
+
+        var reconciliation = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation?period={period}"), HttpStatusCode.OK);
+        var verified = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
+        var rebuilt = await api.Ops.PostAsync("/v1/ops/projections/usage-hours/rebuild", null);
+        var usageAfter = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        var verifiedAfter = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
+        var stream = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/streams/{leaseId}"), HttpStatusCode.OK);
+
+        var row = reconciliation.GetProperty("tenants").EnumerateArray().Single(t => t.GetProperty("tenantId").GetString() == tenantId);
+        Assert.Equal((2355m, 2355m, 2355m), (row.GetProperty("meteredGpuSeconds").GetDecimal(), row.GetProperty("ratedGpuSeconds").GetDecimal(), row.GetProperty("invoicedGpuSeconds").GetDecimal()));
+        Assert.True(row.GetProperty("equal").GetBoolean());
+        Assert.True(verified.GetProperty("equal").GetBoolean(), verified.GetRawText());
+        Assert.Equal(verified.GetProperty("storedHash").GetString(), verified.GetProperty("replayedHash").GetString());
+        Assert.Equal(verified.GetProperty("billedHash").GetString(), verified.GetProperty("recomputedHash").GetString());
+        Assert.Equal(HttpStatusCode.OK, rebuilt.StatusCode);
+        Assert.Equal(2355m, usageAfter);
+        Assert.True(verifiedAfter.GetProperty("equal").GetBoolean());
+        Assert.Equal(verified.GetProperty("storedHash").GetString(), verifiedAfter.GetProperty("storedHash").GetString());
+        var types = stream.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
+        Assert.Contains("lease_started", types);
+        Assert.Contains("usage_recorded", types);
+        Assert.Contains("lease_ended", types);
+    }
+
+    [Fact]
+    public async Task Ops_endpoints_refuse_unknown_names_and_other_roles()
+    {
+        var (_, tenant) = await api.TenantAsync();
+
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Ops.PostAsync("/v1/ops/projections/nope/rebuild", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await api.Ops.GetAsync($"/v1/ops/streams/{Guid.NewGuid()}")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await api.Ops.GetAsync("/v1/reconciliation?period=2026-13")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenant.GetAsync("/v1/reconciliation?period=2026-11")).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenant.PostAsync($"/v1/ops/invoices/{Guid.NewGuid()}/verify", null)).StatusCode);
+    }
+}
