@@ -24,6 +24,8 @@ public sealed class Proving_invoices_from_the_streams(Platform platform)
         var usageAfter = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         var verifiedAfter = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
         var stream = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/streams/{leaseId}"), HttpStatusCode.OK);
+        var explained = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}/lines/1/explain"), HttpStatusCode.OK);
+        var (_, stranger) = await api.TenantAsync("stranger");
 
         var row = reconciliation.GetProperty("tenants").EnumerateArray().Single(t => t.GetProperty("tenantId").GetString() == tenantId);
         Assert.Equal((2355m, 2355m, 2355m), (row.GetProperty("meteredGpuSeconds").GetDecimal(), row.GetProperty("ratedGpuSeconds").GetDecimal(), row.GetProperty("invoicedGpuSeconds").GetDecimal()));
@@ -35,10 +37,45 @@ public sealed class Proving_invoices_from_the_streams(Platform platform)
         Assert.Equal(2355m, usageAfter);
         Assert.True(verifiedAfter.GetProperty("equal").GetBoolean());
         Assert.Equal(verified.GetProperty("storedHash").GetString(), verifiedAfter.GetProperty("storedHash").GetString());
+        Assert.True(explained.GetProperty("sumsToLine").GetBoolean(), explained.GetRawText());
+        Assert.Equal(2355m, explained.GetProperty("pieces").EnumerateArray().Sum(p => p.GetProperty("gpuSeconds").GetDecimal()));
+        Assert.All(explained.GetProperty("pieces").EnumerateArray(), p => Assert.Single(p.GetProperty("sources").EnumerateArray()));
+        Assert.Equal(HttpStatusCode.NotFound, (await stranger.GetAsync($"/v1/invoices/{invoiceId}/lines/1/explain")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await tenant.GetAsync($"/v1/invoices/{invoiceId}/lines/9/explain")).StatusCode);
         var types = stream.EnumerateArray().Select(e => e.GetProperty("type").GetString()).ToList();
         Assert.Contains("lease_started", types);
         Assert.Contains("usage_recorded", types);
         Assert.Contains("lease_ended", types);
+    }
+
+    [Fact]
+    public async Task Finance_pulls_an_invoice_as_csv_and_pdf_and_the_period_as_focus()
+    {
+        var (tenantId, tenant, _, start) = await api.RunLeaseAsync();
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
+        var period = start.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var invoiceId = (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK))
+            .EnumerateArray().Single().GetProperty("invoiceId").GetGuid();
+
+        async Task<HttpResponseMessage> GetAs(string mediaType)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{invoiceId}");
+            request.Headers.Accept.ParseAdd(mediaType);
+            return await tenant.SendAsync(request);
+        }
+
+        var pdf = await GetAs("application/pdf");
+        var csv = await GetAs("text/csv");
+        var focus = await api.Ops.GetAsync($"/v1/exports/focus?period={period}");
+
+        Assert.Equal("application/pdf", pdf.Content.Headers.ContentType?.MediaType);
+        Assert.StartsWith("%PDF", System.Text.Encoding.ASCII.GetString(await pdf.Content.ReadAsByteArrayAsync())[..4]);
+        Assert.Contains("H100-SXM-80GB", await csv.Content.ReadAsStringAsync());
+        var focusText = await focus.Content.ReadAsStringAsync();
+        Assert.Contains("BilledCost", focusText.Split('\n')[0]);
+        Assert.Contains(tenantId, focusText);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenant.GetAsync($"/v1/exports/focus?period={period}")).StatusCode);
     }
 
     [Fact]

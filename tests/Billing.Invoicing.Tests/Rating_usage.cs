@@ -24,7 +24,7 @@ public sealed class Rating_usage
     private static IReadOnlyList<InvoiceLine> Rate(IEnumerable<RatableWindow> windows, IEnumerable<Commitment>? commitments = null, PriceHistory? prices = null, SpotPrices? spot = null) =>
         Rating.Rate(windows, commitments ?? [], prices ?? Prices, spot ?? SpotPrices.None, November, December);
 
-    private static RatableWindow Window(string sku, PricingModel pricing, int minute, decimal gpuSeconds) => new(sku, pricing, November.AddMinutes(minute), gpuSeconds);
+    private static RatableWindow Window(string sku, PricingModel pricing, int minute, decimal gpuSeconds) => new(Guid.NewGuid(), sku, pricing, November.AddMinutes(minute), gpuSeconds);
 
     [Fact]
     public void On_demand_usage_makes_one_line_per_sku_with_exact_quantity()

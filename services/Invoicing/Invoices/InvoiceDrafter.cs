@@ -48,15 +48,8 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
     public static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> RateAsync(
         IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
     {
-        var (start, end) = Bounds(period);
-        var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
-        var commitments = await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken);
-        var spot = await Audit.SpotPriceHistory.LoadAsync(session, windows.Select(w => w.Sku).Distinct(), cancellationToken);
-        return windows.Select(w => w.TenantId).Union(commitments.Select(c => c.TenantId)).Distinct().ToDictionary(
-            tenantId => tenantId,
-            tenantId => Rating.Rate(
-                windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds)),
-                commitments.Where(c => c.TenantId == tenantId), prices, spot, start, end));
+        var inputs = await RatingInputs.LoadAsync(session, period, prices, cancellationToken);
+        return inputs.Tenants.ToDictionary(tenantId => tenantId, inputs.Lines);
     }
 
     private static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> AdjustmentsAsync(

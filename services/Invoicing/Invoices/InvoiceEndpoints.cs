@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Billing.Invoicing.Exports;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Marten;
@@ -18,6 +19,8 @@ public static class InvoiceEndpoints
         var group = endpoints.MapGroup("/v1/invoices").RequireAuthorization(policy => policy.RequireRole(Roles.Finance, Roles.Ops, Roles.Tenant));
         group.MapGet("/", ListAsync);
         group.MapGet("/{invoiceId:guid}", GetAsync);
+        group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync);
+        endpoints.MapGet("/v1/exports/focus", FocusAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
     }
 
     private static async Task<IResult> ListAsync(
@@ -60,13 +63,35 @@ public static class InvoiceEndpoints
         return Results.Ok(list.Select(InvoiceView.Of));
     }
 
-    private static async Task<IResult> GetAsync(Guid invoiceId, ClaimsPrincipal user, IQuerySession session)
+    /// <summary>JSON by default; <c>Accept: text/csv</c> or <c>application/pdf</c> for those forms.</summary>
+    private static async Task<IResult> GetAsync(Guid invoiceId, ClaimsPrincipal user, IQuerySession session, HttpContext http)
     {
         var invoice = await session.LoadAsync<Invoice>(invoiceId);
-        return invoice is not null && user.ReadableTenant(invoice.TenantId) == invoice.TenantId
-            ? Results.Ok(InvoiceView.Of(invoice))
-            : Problems.NotFound($"No invoice '{invoiceId}'.");
+        if (invoice is null || user.ReadableTenant(invoice.TenantId) != invoice.TenantId)
+        {
+            return Problems.NotFound($"No invoice '{invoiceId}'.");
+        }
+
+        var view = InvoiceView.Of(invoice);
+        var name = view.Number ?? $"draft-{view.TenantId}-{view.Period}";
+        return Accepts(http, "application/pdf") ? Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf")
+            : Accepts(http, "text/csv") ? Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv")
+            : Results.Ok(view);
     }
+
+    private static async Task<IResult> FocusAsync(string? period, IQuerySession session)
+    {
+        if (!DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        {
+            return Problems.Invalid("'period' is required: a month, YYYY-MM.");
+        }
+
+        var invoices = await session.Query<Invoice>().Where(i => i.Period == period).OrderBy(i => i.TenantId).ToListAsync();
+        return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(invoices.Select(InvoiceView.Of))), "text/csv", $"focus-{period}.csv");
+    }
+
+    private static bool Accepts(HttpContext http, string mediaType) =>
+        http.Request.Headers.Accept.Any(a => a?.Contains(mediaType, StringComparison.OrdinalIgnoreCase) == true);
 }
 
 public sealed record InvoiceView(

@@ -5,7 +5,16 @@ using Billing.ServiceDefaults.Pricing;
 namespace Billing.Invoicing.Invoices;
 
 /// <summary>One stored minute window of usage, as rating needs it.</summary>
-public sealed record RatableWindow(string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);
+public sealed record RatableWindow(Guid UsageId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);
+
+/// <summary>
+/// The smallest rated unit: usage of one minute window (or a commitment) under one charge at one
+/// price. Lines are sums of pieces, and a line's explanation is its pieces.
+/// </summary>
+public sealed record RatedPiece(string Sku, Charge Charge, DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal PricePerGpuHour)
+{
+    public decimal ExactAmount => GpuSeconds * PricePerGpuHour / 3600m;
+}
 
 /// <summary>Spot prices per SKU as published, oldest first; the price in force at a time is the last one published at or before it.</summary>
 public sealed class SpotPrices(IReadOnlyDictionary<string, IReadOnlyList<(DateTimeOffset EffectiveAt, decimal Price)>> history)
@@ -40,36 +49,41 @@ public static class Rating
     public static IReadOnlyList<InvoiceLine> Rate(
         IEnumerable<RatableWindow> windows, IEnumerable<Commitment> commitments, PriceHistory prices, SpotPrices spot, DateTimeOffset periodStart, DateTimeOffset periodEnd)
     {
+        var digits = prices.At(periodStart).MinorUnitDigits;
+        return Pieces(windows, commitments, prices, spot, periodStart, periodEnd)
+            .GroupBy(p => (p.Sku, p.Charge))
+            .Select(g => Line(g.Key.Sku, g.Key.Charge, g.Sum(p => p.GpuSeconds), g.Sum(p => p.ExactAmount), digits))
+            .Where(l => l.GpuSeconds > 0)
+            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
+            .ToList();
+    }
+
+    /// <summary>Every window (and commitment) of the period priced under its charge: the rating rule in one place.</summary>
+    public static IReadOnlyList<RatedPiece> Pieces(
+        IEnumerable<RatableWindow> windows, IEnumerable<Commitment> commitments, PriceHistory prices, SpotPrices spot, DateTimeOffset periodStart, DateTimeOffset periodEnd)
+    {
+        var all = windows.ToList();
         var committed = commitments.ToList();
-        var lines = new Dictionary<(string Sku, Charge Charge), (decimal Seconds, decimal ExactAmount)>();
-
-        void Add(string sku, Charge charge, decimal seconds, decimal pricePerHour)
-        {
-            var (s, a) = lines.GetValueOrDefault((sku, charge));
-            lines[(sku, charge)] = (s + seconds, a + seconds * pricePerHour / 3600m);
-        }
-
-        foreach (var window in windows.Where(w => w.Pricing != PricingModel.Reserved))
+        var pieces = new List<RatedPiece>();
+        foreach (var window in all.Where(w => w.Pricing != PricingModel.Reserved))
         {
             var book = prices.For(window.Sku, window.WindowStart);
-            if (window.Pricing == PricingModel.Spot)
-            {
-                Add(window.Sku, Charge.Spot, window.GpuSeconds, spot.At(window.Sku, window.WindowStart, book));
-            }
-            else
-            {
-                Add(window.Sku, Charge.OnDemand, window.GpuSeconds, book.OnDemand);
-            }
+            var (charge, price) = window.Pricing == PricingModel.Spot
+                ? (Charge.Spot, spot.At(window.Sku, window.WindowStart, book))
+                : (Charge.OnDemand, book.OnDemand);
+            pieces.Add(new RatedPiece(window.Sku, charge, window.WindowStart, [window.UsageId], window.GpuSeconds, price));
         }
 
         // Reserved usage is covered per minute window up to the committed GPUs × 60 s, summed over the tenant's leases.
-        foreach (var window in windows.Where(w => w.Pricing == PricingModel.Reserved).GroupBy(w => (w.Sku, w.WindowStart)))
+        foreach (var window in all.Where(w => w.Pricing == PricingModel.Reserved).GroupBy(w => (w.Sku, w.WindowStart)))
         {
             var used = window.Sum(w => w.GpuSeconds);
             var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => c.GpuCount) * 60m;
             var covered = Math.Min(used, cap);
-            Add(window.Key.Sku, Charge.ReservedCovered, covered, 0m);
-            Add(window.Key.Sku, Charge.ReservedOverage, used - covered, prices.For(window.Key.Sku, window.Key.WindowStart).OnDemand);
+            var sources = window.Select(w => w.UsageId).ToList();
+            pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedCovered, window.Key.WindowStart, sources, covered, 0m));
+            pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedOverage, window.Key.WindowStart, sources, used - covered,
+                prices.For(window.Key.Sku, window.Key.WindowStart).OnDemand));
         }
 
         foreach (var commitment in committed)
@@ -78,16 +92,12 @@ public static class Rating
             if (overlap > TimeSpan.Zero)
             {
                 var start = commitment.StartsAt > periodStart ? commitment.StartsAt : periodStart;
-                Add(commitment.Sku, Charge.Commitment, commitment.GpuCount * (decimal)overlap.TotalSeconds, prices.For(commitment.Sku, start).Reserved);
+                pieces.Add(new RatedPiece(commitment.Sku, Charge.Commitment, null, [commitment.Id],
+                    commitment.GpuCount * (decimal)overlap.TotalSeconds, prices.For(commitment.Sku, start).Reserved));
             }
         }
 
-        var digits = prices.At(periodStart).MinorUnitDigits;
-        return lines
-            .Where(l => l.Value.Seconds > 0)
-            .Select(l => Line(l.Key.Sku, l.Key.Charge, l.Value.Seconds, l.Value.ExactAmount, digits))
-            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
-            .ToList();
+        return pieces.Where(p => p.GpuSeconds > 0).ToList();
     }
 
     public static decimal Total(IEnumerable<InvoiceLine> lines) => lines.Sum(l => l.Amount);

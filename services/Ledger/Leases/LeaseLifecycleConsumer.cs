@@ -10,7 +10,7 @@ namespace Billing.Ledger.Leases;
 public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 
 /// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
-public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>
 {
     public Task Consume(ConsumeContext<LeasePending> context) =>
@@ -27,6 +27,8 @@ public sealed class LeaseLifecycleConsumer(IDocumentSession session, [FromKeyedS
 
     private async Task AppendOnceAsync(Guid leaseId, string factName, object fact, CancellationToken cancellationToken)
     {
+        // A session per attempt: a retry must not carry the failed attempt's pending append.
+        await using var session = store.LightweightSession();
         var markerId = DeterministicGuid.Create(factName);
         if (await session.LoadAsync<AppliedFact>(markerId, cancellationToken) is not null)
         {

@@ -5,15 +5,17 @@ using MassTransit;
 namespace Billing.Ledger.Usage;
 
 /// <summary>
-/// Appends each new usage window to its lease's stream. Windows already stored (a redelivery, a
-/// replay after a fleet crash) are skipped; two deliveries racing each other collide on the
-/// window's unique id, and the retry then finds it stored.
+/// Appends each new usage window to its lease's stream, many messages per transaction (MassTransit
+/// batch). Windows already stored (a redelivery, a replay after a fleet crash) are skipped; two
+/// deliveries racing each other collide on the window's unique id, and the retry then finds it stored.
+/// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
 /// </summary>
-public sealed class UsageBatchConsumer(IDocumentSession session) : IConsumer<UsageRecordedBatch>
+public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<UsageRecordedBatch>>
 {
-    public async Task Consume(ConsumeContext<UsageRecordedBatch> context)
+    public async Task Consume(ConsumeContext<Batch<UsageRecordedBatch>> context)
     {
-        var records = context.Message.Records.DistinctBy(r => r.UsageId).ToList();
+        await using var session = store.LightweightSession();
+        var records = context.Message.SelectMany(m => m.Message.Records).DistinctBy(r => r.UsageId).ToList();
         var ids = records.Select(r => r.UsageId).ToArray();
         var stored = (await session.Query<MeteredWindow>().Where(w => w.Id.IsOneOf(ids)).Select(w => w.Id).ToListAsync(context.CancellationToken)).ToHashSet();
         var fresh = records.Where(r => !stored.Contains(r.UsageId)).ToList();
@@ -39,18 +41,22 @@ public sealed class UsageBatchConsumer(IDocumentSession session) : IConsumer<Usa
 
 public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatchConsumer>
 {
-    /// <summary>
-    /// One batch at a time: batches interleave windows of the same leases, and concurrent appends to
-    /// one stream only collide and retry (measured: slower than serial). A batch is one transaction.
-    /// </summary>
+    public const int MessagesPerTransaction = 50;
+
+    /// <summary>One transaction at a time: concurrent appends to one lease stream would only collide and retry.</summary>
     public UsageBatchConsumerDefinition()
     {
-        ConcurrentMessageLimit = 1;
+        ConcurrentMessageLimit = MessagesPerTransaction;
     }
 
     protected override void ConfigureConsumer(
         IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<UsageBatchConsumer> consumerConfigurator, IRegistrationContext context)
     {
+        endpointConfigurator.PrefetchCount = MessagesPerTransaction * 2;
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
+        consumerConfigurator.Options<BatchOptions>(o => o
+            .SetMessageLimit(MessagesPerTransaction)
+            .SetTimeLimit(TimeSpan.FromMilliseconds(20))
+            .SetConcurrencyLimit(1));
     }
 }

@@ -1,0 +1,32 @@
+using Billing.Invoicing.Audit;
+using Billing.Invoicing.Commitments;
+using Billing.Ledger.Usage;
+using Billing.ServiceDefaults.Pricing;
+using Marten;
+
+namespace Billing.Invoicing.Invoices;
+
+/// <summary>What rating a period reads: the ledger's stored windows, the commitments, and the prices in force.</summary>
+public sealed record RatingInputs(
+    IReadOnlyList<MeteredWindow> Windows, IReadOnlyList<Commitment> Commitments, PriceHistory Prices, SpotPrices Spot, DateTimeOffset Start, DateTimeOffset End)
+{
+    public IEnumerable<string> Tenants => Windows.Select(w => w.TenantId).Union(Commitments.Select(c => c.TenantId)).Distinct();
+
+    public IReadOnlyList<InvoiceLine> Lines(string tenantId) =>
+        Rating.Rate(WindowsOf(tenantId), Commitments.Where(c => c.TenantId == tenantId), Prices, Spot, Start, End);
+
+    public IReadOnlyList<RatedPiece> Pieces(string tenantId) =>
+        Rating.Pieces(WindowsOf(tenantId), Commitments.Where(c => c.TenantId == tenantId), Prices, Spot, Start, End);
+
+    public static async Task<RatingInputs> LoadAsync(IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
+    {
+        var (start, end) = InvoiceDrafter.Bounds(period);
+        var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
+        var commitments = await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken);
+        var spot = await SpotPriceHistory.LoadAsync(session, windows.Select(w => w.Sku).Distinct(), cancellationToken);
+        return new RatingInputs(windows, commitments, prices, spot, start, end);
+    }
+
+    private IEnumerable<RatableWindow> WindowsOf(string tenantId) =>
+        Windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds));
+}
