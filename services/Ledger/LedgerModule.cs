@@ -21,6 +21,8 @@ public sealed class LedgerModule : IBillingModule
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddScoped<UsageReader>();
+        builder.Services.AddSingleton<ReplayRunner>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
         builder.Services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<UsageRecorded>();
@@ -30,6 +32,7 @@ public sealed class LedgerModule : IBillingModule
             options.Events.AddEventType<LeaseEnded>();
             options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
             options.Schema.For<AppliedFact>();
+            options.Schema.For<ReplayRun>();
             options.Schema.For<UsageHour>().Index(h => h.TenantId).Index(h => h.HourStart);
             options.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
         });

@@ -3,6 +3,7 @@ using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Marten.Events.Daemon.Coordination;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -27,7 +28,47 @@ public static class OpsEndpoints
         var ops = endpoints.MapGroup("/v1/ops").RequireAuthorization(Policies.Ops);
         ops.MapGet("/streams/{streamId:guid}", StreamAsync);
         ops.MapPost("/projections/{name}/rebuild", RebuildAsync);
+        ops.MapPost("/replay", StartReplayAsync);
+        ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync);
     }
+
+    private static async Task<IResult> StartReplayAsync(
+        StartReplay request, IDocumentSession session, ReplayRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    {
+        var target = ReplayTarget.All.SingleOrDefault(t => t.Name == request.Consumer);
+        var known = target?.EventTypes.Select(ReplayTarget.EventName).ToList() ?? [];
+        var errors = new Dictionary<string, string[]>();
+        if (target is null)
+        {
+            errors["consumer"] = [$"One of {string.Join(", ", ReplayTarget.All.Select(t => t.Name))}."];
+        }
+        else if (request.EventTypes?.Except(known).ToList() is { Count: > 0 } unknown)
+        {
+            errors["eventTypes"] = [$"'{request.Consumer}' takes {string.Join(", ", known)}; not {string.Join(", ", unknown)}."];
+        }
+
+        if (request.From >= request.To)
+        {
+            errors["to"] = ["'to' must be after 'from'."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return Problems.Invalid("The replay request is invalid; nothing was sent.", errors);
+        }
+
+        var run = new ReplayRun(Guid.CreateVersion7(), target!.Name, request.EventTypes ?? [], request.From, request.To, 0, 0, false, null, time.GetUtcNow());
+        run = run with { Total = await ReplayRunner.Matching(session, run, target).CountAsync() };
+        session.Store(run);
+        await session.SaveChangesAsync();
+        await runner.EnqueueAsync(run.Id);
+        return Results.Accepted($"/v1/ops/replay/{run.Id}", new { replayId = run.Id, consumer = run.Consumer, total = run.Total });
+    }
+
+    private static async Task<IResult> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
+        await session.LoadAsync<ReplayRun>(replayId) is { } run
+            ? Results.Ok(new { replayId = run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error })
+            : Problems.NotFound($"No replay '{replayId}'.");
 
     private static async Task<IResult> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)
     {

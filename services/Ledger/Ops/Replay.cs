@@ -1,0 +1,35 @@
+using Billing.Contracts.Fleet;
+using Billing.Ledger.Leases;
+using Billing.Ledger.Usage;
+using MassTransit;
+
+namespace Billing.Ledger.Ops;
+
+/// <summary>Ops asks to re-publish stored events of some types, stored in a time range, to one consumer.</summary>
+public sealed record StartReplay(string? Consumer, IReadOnlyList<string>? EventTypes, DateTimeOffset? From, DateTimeOffset? To);
+
+/// <summary>A replay and its progress (Marten document).</summary>
+public sealed record ReplayRun(
+    Guid Id, string Consumer, IReadOnlyList<string> EventTypes, DateTimeOffset? From, DateTimeOffset? To, long Total, long Published, bool Done, string? Error,
+    DateTimeOffset StartedAt);
+
+/// <summary>
+/// The consumers a replay can target, the stored event types each takes, and how stored events
+/// become its messages. Replays are safe because every consumer is idempotent.
+/// </summary>
+public sealed record ReplayTarget(
+    string Name, Func<IEndpointNameFormatter, string> Queue, IReadOnlyList<Type> EventTypes, Func<IReadOnlyList<object>, IEnumerable<object>> ToMessages)
+{
+    public const int PageSize = 500;
+
+    /// <summary>The name Marten stores an event type under (its default naming: snake case).</summary>
+    public static string EventName(Type eventType) => JasperFx.Events.EventTypeExtensions.GetEventTypeName(eventType, JasperFx.Events.EventNamingStyle.ClassicTypeName);
+
+    public static readonly IReadOnlyList<ReplayTarget> All =
+    [
+        new("usage", names => names.Consumer<UsageBatchConsumer>(), [typeof(UsageRecorded)],
+            events => [new UsageRecordedBatch(NewId.NextGuid(), events.Cast<UsageRecorded>().ToList())]),
+        new("lease-lifecycle", names => names.Consumer<LeaseLifecycleConsumer>(), [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded)],
+            events => events),
+    ];
+}
