@@ -68,6 +68,15 @@ public sealed class Guarding_the_api(Platform platform)
     }
 
     [Fact]
+    public async Task A_node_of_a_sku_the_price_book_cannot_rate_is_refused()
+    {
+        var response = await api.Ops.PostAsJsonAsync("/v1/nodes", new { nodeId = $"n-{Guid.NewGuid():N}"[..12], sku = "B200-UNPRICED", gpuCount = 8, region = "x" });
+
+        var errors = (await PlatformClient.ReadAsync(response, HttpStatusCode.BadRequest)).GetProperty("errors");
+        Assert.Contains("H100-SXM-80GB", errors.GetProperty("sku")[0].GetString());
+    }
+
+    [Fact]
     public async Task Heartbeats_out_of_order_are_refused_and_duplicates_acknowledged()
     {
         var (nodeId, agent) = await api.NodeAsync(Sku, gpuCount: 1);

@@ -1,6 +1,7 @@
 using Billing.Fleet.Placement;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Pricing;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -27,15 +28,17 @@ public static class NodeEndpoints
 
     private static async Task<IResult> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
     {
+        var priced = (await PriceHistory.LoadAsync(session)).Latest.Skus.Keys;
         var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(request.NodeId) || request.NodeId.Length > 100 || request.NodeId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
         {
             errors["nodeId"] = ["1 to 100 characters: letters, digits, '-', '_' or '.'."];
         }
 
-        if (string.IsNullOrWhiteSpace(request.Sku))
+        if (request.Sku is null || !priced.Contains(request.Sku))
         {
-            errors["sku"] = ["Required, e.g. 'H100-SXM-80GB'."];
+            // Usage of a SKU the price book cannot rate could never be invoiced.
+            errors["sku"] = [$"A SKU of the price book: {string.Join(", ", priced)}."];
         }
 
         if (request.GpuCount is < 1 or > MaxGpus)

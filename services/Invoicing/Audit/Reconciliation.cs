@@ -26,7 +26,17 @@ public sealed class Reconciliation(IDocumentStore store)
         foreach (var tenantId in tenants)
         {
             var metered = windows.Where(w => w.TenantId == tenantId).Sum(w => w.GpuSeconds);
-            var rated = Usage(await InvoiceRecomputation.RateAsync(session, tenantId, period, cancellationToken));
+            decimal rated;
+            try
+            {
+                rated = Usage(await InvoiceRecomputation.RateAsync(session, tenantId, period, cancellationToken));
+            }
+            catch (Billing.ServiceDefaults.Pricing.UnknownSkuException ex)
+            {
+                rows.Add(new TenantReconciliation(tenantId, metered, 0, 0, false, [$"cannot be rated: {ex.Message}"]));
+                continue;
+            }
+
             var own = invoices.SingleOrDefault(i => i.TenantId == tenantId && i.Period == period);
             var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices.Where(i => i.TenantId == tenantId && i.Period != period)));
             rows.Add(Row(tenantId, metered, rated, invoiced, own));

@@ -4,6 +4,7 @@ using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Pricing;
 using Marten;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.Invoicing.Invoices;
@@ -14,7 +15,7 @@ namespace Billing.Invoicing.Invoices;
 /// append carries the version it was computed from, so racing runs cannot both write; issued
 /// invoices are never touched.
 /// </summary>
-public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time, ILogger<InvoiceDrafter> logger)
 {
     public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
@@ -32,8 +33,8 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
     {
         await using var query = store.QuerySession();
         var prices = await PriceHistory.LoadAsync(query, cancellationToken);
-        var current = await RateAsync(query, period, prices, cancellationToken);
-        var late = adjusting is null ? [] : await AdjustmentsAsync(query, adjusting, prices, cancellationToken);
+        var current = await RateAsync(query, period, prices, cancellationToken, (tenantId, ex) => LogUnrated(logger, ex, tenantId, period));
+        var late = adjusting is null ? [] : await AdjustmentsAsync(query, adjusting, prices, (tenantId, ex) => LogUnrated(logger, ex, tenantId, adjusting), cancellationToken);
         var changed = 0;
         foreach (var tenantId in current.Keys.Union(late.Keys))
         {
@@ -46,18 +47,32 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
 
     /// <summary>Every tenant's lines for a period, from its metered windows, commitments and the prices in force.</summary>
     public static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> RateAsync(
-        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
+        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken, Action<string, Exception>? onUnrated = null)
     {
         var inputs = await RatingInputs.LoadAsync(session, period, prices, cancellationToken);
-        return inputs.Tenants.ToDictionary(tenantId => tenantId, inputs.Lines);
+        var rated = new Dictionary<string, IReadOnlyList<InvoiceLine>>();
+        foreach (var tenantId in inputs.Tenants)
+        {
+            try
+            {
+                rated[tenantId] = inputs.Lines(tenantId);
+            }
+            catch (UnknownSkuException ex)
+            {
+                // One tenant's unpriceable usage must not hold back everyone's invoice; reconciliation shows it.
+                onUnrated?.Invoke(tenantId, ex);
+            }
+        }
+
+        return rated;
     }
 
     private static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> AdjustmentsAsync(
-        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken)
+        IQuerySession session, string period, PriceHistory prices, Action<string, Exception> onUnrated, CancellationToken cancellationToken)
     {
-        var rerated = await RateAsync(session, period, prices, cancellationToken);
+        var rerated = await RateAsync(session, period, prices, cancellationToken, onUnrated);
         var issued = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Issued).ToListAsync(cancellationToken);
-        return rerated.Keys.Union(issued.Select(i => i.TenantId)).Distinct().ToDictionary(
+        return rerated.Keys.Union(issued.Select(i => i.TenantId)).Distinct().Where(rerated.ContainsKey).ToDictionary(
             tenantId => tenantId,
             tenantId => Rating.Adjustments(rerated.GetValueOrDefault(tenantId, []), issued.FirstOrDefault(i => i.TenantId == tenantId)?.Lines ?? [], period));
     }
@@ -89,4 +104,7 @@ public sealed class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(Bill
             return false;
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}'s usage in {Period} cannot be rated; its invoice is left as it was.")]
+    private static partial void LogUnrated(ILogger logger, Exception exception, string tenantId, string period);
 }

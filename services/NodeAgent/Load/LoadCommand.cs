@@ -20,7 +20,7 @@ namespace Billing.NodeAgent.Load;
 public static class LoadCommand
 {
     private sealed record Settings(
-        Uri Api, string OpsKey, int Nodes, int Gpus, TimeSpan Duration, int Concurrency, int LeasesPerNode, TimeSpan History);
+        Uri Api, string OpsKey, int Nodes, int Gpus, TimeSpan Duration, int Concurrency, int LeasesPerNode, TimeSpan History, string Sku);
 
     private static readonly TimeSpan HistoryStep = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(120);
@@ -38,13 +38,18 @@ public static class LoadCommand
         var leasesPerNode = CliOptions.Count("--leases-per-node", 1, "Leases per node, splitting its GPUs between them", max: 64);
         var history = CliOptions.Duration("--history", TimeSpan.FromHours(23),
             "How far back the history phase's heartbeats start (under the API's 24 h late-arrival window); 0 skips that phase");
-        var command = new Command("load", "Load-test heartbeat ingestion and metering with a fleet registered under a one-off SKU")
+        var sku = new Option<string>("--sku")
         {
-            api, opsKey, nodes, gpus, duration, concurrency, leasesPerNode, history,
+            Description = "A SKU of the price book; the run's fresh nodes take the pool's leases (older load nodes are unreachable)",
+            DefaultValueFactory = _ => "A100-SXM-80GB",
+        };
+        var command = new Command("load", "Load-test heartbeat ingestion and metering with a freshly registered fleet")
+        {
+            api, opsKey, nodes, gpus, duration, concurrency, leasesPerNode, history, sku,
         };
         command.SetGuardedAction((parse, ct) => RunAsync(
             new Settings(parse.GetValue(api)!, parse.GetValue(opsKey)!, parse.GetValue(nodes), parse.GetValue(gpus), parse.GetValue(duration),
-                parse.GetValue(concurrency), Math.Min(parse.GetValue(leasesPerNode), parse.GetValue(gpus)), parse.GetValue(history)),
+                parse.GetValue(concurrency), Math.Min(parse.GetValue(leasesPerNode), parse.GetValue(gpus)), parse.GetValue(history), parse.GetValue(sku)!),
             ct));
         return command;
     }
@@ -60,8 +65,8 @@ public static class LoadCommand
         }
 
         var runId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-        var sku = $"LOAD-{runId}";
-        Console.WriteLine($"Load run {sku}: {settings.Nodes} nodes × {settings.Gpus} GPUs, concurrency {settings.Concurrency}, " +
+        var sku = settings.Sku;
+        Console.WriteLine($"Load run {runId} on {sku}: {settings.Nodes} nodes × {settings.Gpus} GPUs, concurrency {settings.Concurrency}, " +
             $"{settings.LeasesPerNode} lease(s) per node, {Durations.Format(settings.Duration)} per phase.");
 
         var clock = Stopwatch.StartNew();
