@@ -27,6 +27,7 @@ public sealed class Metering_through_the_public_api(Platform platform)
         Assert.Equal(tenantId, invoice.GetProperty("tenantId").GetString());
         var line = Assert.Single(invoice.GetProperty("lines").EnumerateArray());
         Assert.Equal(2355m, line.GetProperty("gpuSeconds").GetDecimal());
+        Assert.Equal(45m, line.GetProperty("healthCreditGpuSeconds").GetDecimal()); // GPU 2 failed for three intervals
         Assert.Equal(1.63m, line.GetProperty("amount").GetDecimal()); // 2355 s × 2.49 / 3600 = 1.628875
         Assert.Equal(1.63m, invoice.GetProperty("total").GetDecimal());
     }

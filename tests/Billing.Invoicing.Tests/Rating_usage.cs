@@ -112,6 +112,19 @@ public sealed class Rating_usage
     }
 
     [Fact]
+    public void Health_credits_are_shown_per_line_and_never_charged()
+    {
+        var lines = Rate(
+        [
+            new RatableWindow(Guid.NewGuid(), "H100", PricingModel.OnDemand, November, 3600m, 120m),
+            new RatableWindow(Guid.NewGuid(), "H100", PricingModel.OnDemand, November.AddMinutes(1), 0m, 480m),
+        ]);
+
+        var line = Assert.Single(lines);
+        Assert.Equal((3600m, 600m, 2.49m), (line.GpuSeconds, line.HealthCreditGpuSeconds, line.Amount));
+    }
+
+    [Fact]
     public void A_sku_missing_from_the_price_book_is_an_error_not_a_free_line() =>
         Assert.Throws<UnknownSkuException>(() => Rate([Window("B200", PricingModel.OnDemand, 0, 1m)]));
 

@@ -1,7 +1,8 @@
 namespace Billing.Contracts.Fleet;
 
 /// <summary>
-/// The healthy GPU-seconds one lease accrued in one closed, UTC-aligned minute window.
+/// The healthy GPU-seconds one lease accrued in one closed, UTC-aligned minute window, and the leased
+/// GPU-seconds it was not billed for because a GPU or its node was unhealthy (a health credit).
 /// <see cref="UsageId"/> is derived from the lease id and the window start, so a re-publish of the
 /// same window carries the same id and is stored once.
 /// </summary>
@@ -14,4 +15,5 @@ public sealed record UsageRecorded(
     PricingModel Pricing,
     DateTimeOffset WindowStart,
     decimal GpuSeconds,
-    DateTimeOffset RecordedAt);
+    DateTimeOffset RecordedAt,
+    decimal UnbilledGpuSeconds = 0);

@@ -179,9 +179,9 @@ public sealed partial class LeaseGrain(
     private void Queue(IReadOnlyList<WindowUsage> closed)
     {
         var now = time.GetUtcNow();
-        unpublished.AddRange(closed.Where(w => w.GpuMilliseconds > 0).Select(w => new UsageRecorded(
+        unpublished.AddRange(closed.Where(w => !w.IsEmpty).Select(w => new UsageRecorded(
             DeterministicGuid.Create($"usage:{LeaseId:N}:{w.WindowStart:O}"),
-            LeaseId, record!.TenantId, record.NodeId, record.Sku, record.Pricing, w.WindowStart, w.GpuSeconds, now)));
+            LeaseId, record!.TenantId, record.NodeId, record.Sku, record.Pricing, w.WindowStart, w.GpuSeconds, now, w.UnbilledGpuSeconds)));
     }
 
     /// <summary>Hands closed windows to the bus; on failure they stay queued and go with the next interval.</summary>

@@ -7,13 +7,13 @@ namespace Billing.Fleet.Metering;
 /// minute windows that may still grow are open. A window closes once accrual has passed its end,
 /// or once the lease has ended and accrual has reached the end time.
 /// </summary>
-public sealed record LeaseMeter(LeaseTerms Terms, DateTimeOffset AccruedThrough, ImmutableSortedDictionary<DateTimeOffset, long> OpenWindows)
+public sealed record LeaseMeter(LeaseTerms Terms, DateTimeOffset AccruedThrough, ImmutableSortedDictionary<DateTimeOffset, WindowUsage> OpenWindows)
 {
-    public static LeaseMeter Start(LeaseTerms terms) => new(terms, terms.Start, ImmutableSortedDictionary<DateTimeOffset, long>.Empty);
+    public static LeaseMeter Start(LeaseTerms terms) => new(terms, terms.Start, ImmutableSortedDictionary<DateTimeOffset, WindowUsage>.Empty);
 
     /// <summary>Resumes from a checkpoint: windows before it were already closed and published.</summary>
     public static LeaseMeter Resume(LeaseTerms terms, DateTimeOffset checkpoint) =>
-        new(terms, checkpoint > terms.Start ? checkpoint : terms.Start, ImmutableSortedDictionary<DateTimeOffset, long>.Empty);
+        new(terms, checkpoint > terms.Start ? checkpoint : terms.Start, ImmutableSortedDictionary<DateTimeOffset, WindowUsage>.Empty);
 
     /// <summary>True once the lease has ended and every second up to its end is accounted for.</summary>
     public bool IsSettled => Terms.End is { } end && AccruedThrough >= end && OpenWindows.IsEmpty;
@@ -21,7 +21,7 @@ public sealed record LeaseMeter(LeaseTerms Terms, DateTimeOffset AccruedThrough,
     /// <summary>The first instant whose usage is not yet closed: a safe place to resume from.</summary>
     public DateTimeOffset Checkpoint => OpenWindows.IsEmpty ? AccruedThrough : OpenWindows.Keys.First();
 
-    public long OpenGpuMilliseconds => OpenWindows.Values.Sum();
+    public long OpenGpuMilliseconds => OpenWindows.Values.Sum(w => w.GpuMilliseconds);
 
     /// <summary>
     /// Applies one heartbeat interval. An interval already counted (a replay) changes nothing, so
@@ -37,7 +37,7 @@ public sealed record LeaseMeter(LeaseTerms Terms, DateTimeOffset AccruedThrough,
         var windows = OpenWindows.ToBuilder();
         foreach (var usage in MeteringRules.Accrue(Terms, from, to, timeout, AccruedThrough))
         {
-            windows[usage.WindowStart] = windows.GetValueOrDefault(usage.WindowStart) + usage.GpuMilliseconds;
+            windows[usage.WindowStart] = windows.TryGetValue(usage.WindowStart, out var open) ? open.Add(usage) : usage;
         }
 
         var through = Terms.End is { } end && end < to.ObservedAt ? TimeMath.Max(end, AccruedThrough) : to.ObservedAt;
@@ -57,7 +57,7 @@ public sealed record LeaseMeter(LeaseTerms Terms, DateTimeOffset AccruedThrough,
         var settled = Terms.End is { } end && AccruedThrough >= end;
         var closed = OpenWindows
             .Where(w => settled || w.Key + MeteringRules.Window <= AccruedThrough)
-            .Select(w => new WindowUsage(w.Key, w.Value))
+            .Select(w => w.Value)
             .ToList();
         if (closed.Count == 0)
         {

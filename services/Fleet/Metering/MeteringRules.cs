@@ -20,21 +20,15 @@ public static class MeteringRules
 
     /// <summary>
     /// GPU-milliseconds per minute window that <paramref name="lease"/> accrues over the interval
-    /// between two consecutive heartbeats, counting nothing before <paramref name="notBefore"/>.
+    /// between two consecutive heartbeats, counting nothing before <paramref name="notBefore"/>; and
+    /// the leased GPU-milliseconds it does not bill (a GPU unhealthy at either end, or a gap beyond the
+    /// timeout), which invoices show as health credits.
     /// </summary>
     public static IEnumerable<WindowUsage> Accrue(
         LeaseTerms lease, HeartbeatSample from, HeartbeatSample to, TimeSpan timeout, DateTimeOffset notBefore)
     {
-        if (to.ObservedAt - from.ObservedAt > timeout)
-        {
-            yield break;
-        }
-
-        var gpus = BitOperations.PopCount(lease.GpuMask & from.HealthyMask & to.HealthyMask);
-        if (gpus == 0)
-        {
-            yield break;
-        }
+        var leased = BitOperations.PopCount(lease.GpuMask);
+        var gpus = to.ObservedAt - from.ObservedAt > timeout ? 0 : BitOperations.PopCount(lease.GpuMask & from.HealthyMask & to.HealthyMask);
 
         var start = TimeMath.Max(TimeMath.Max(from.ObservedAt, lease.Start), notBefore);
         var end = lease.End is { } leaseEnd && leaseEnd < to.ObservedAt ? leaseEnd : to.ObservedAt;
@@ -43,7 +37,7 @@ public static class MeteringRules
             var windowStart = WindowStartOf(start);
             var sliceEnd = TimeMath.Min(windowStart + Window, end);
             var milliseconds = (sliceEnd - start).Ticks / TimeSpan.TicksPerMillisecond;
-            yield return new WindowUsage(windowStart, milliseconds * gpus);
+            yield return new WindowUsage(windowStart, milliseconds * gpus, milliseconds * (leased - gpus));
             start = sliceEnd;
         }
     }

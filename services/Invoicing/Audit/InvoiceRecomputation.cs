@@ -26,7 +26,7 @@ public static class InvoiceRecomputation
             .Where(c => c.StartsAt < end && c.EndsAt > start);
         var prices = await PriceHistory.LoadAsync(session, cancellationToken);
         var spot = await SpotPriceHistory.LoadAsync(session, usage.Select(u => u.Sku).Distinct(), cancellationToken);
-        return Rating.Rate(usage.Select(u => new RatableWindow(u.UsageId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds)), commitments, prices, spot, start, end);
+        return Rating.Rate(usage.Select(u => new RatableWindow(u.UsageId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds, u.UnbilledGpuSeconds)), commitments, prices, spot, start, end);
     }
 
     /// <summary>

@@ -32,9 +32,14 @@ public enum Charge
 /// One line per SKU and charge: exact GPU-seconds, the GPU-hours they make, the (GPU-hour weighted)
 /// unit price, and the amount rounded once.
 /// </summary>
-/// <remarks><see cref="AdjustsPeriod"/> names the issued period a late-usage adjustment belongs to.</remarks>
+/// <remarks>
+/// <see cref="AdjustsPeriod"/> names the issued period a late-usage adjustment belongs to;
+/// <see cref="HealthCreditGpuSeconds"/> are the leased GPU-seconds not billed because a GPU or node was
+/// unhealthy (shown, never charged).
+/// </remarks>
 public sealed record InvoiceLine(
-    string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount, string? AdjustsPeriod = null);
+    string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount,
+    string? AdjustsPeriod = null, decimal HealthCreditGpuSeconds = 0);
 
 /// <summary>The draft was re-rated from usage; it replaces the lines and total wholesale.</summary>
 public sealed record InvoiceDrafted(

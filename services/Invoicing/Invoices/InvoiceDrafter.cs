@@ -87,7 +87,8 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
             return false;
         }
 
-        if (stream.Aggregate is null && lines.Count == 0)
+        // No invoice for a tenant with nothing to charge (health credits alone are not a bill).
+        if (stream.Aggregate is null && lines.All(l => l.GpuSeconds == 0 && l.Amount == 0))
         {
             return false;
         }

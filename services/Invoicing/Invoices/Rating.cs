@@ -5,13 +5,14 @@ using Billing.ServiceDefaults.Pricing;
 namespace Billing.Invoicing.Invoices;
 
 /// <summary>One stored minute window of usage, as rating needs it.</summary>
-public sealed record RatableWindow(Guid UsageId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);
+public sealed record RatableWindow(Guid UsageId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds, decimal UnbilledGpuSeconds = 0);
 
 /// <summary>
 /// The smallest rated unit: usage of one minute window (or a commitment) under one charge at one
 /// price. Lines are sums of pieces, and a line's explanation is its pieces.
 /// </summary>
-public sealed record RatedPiece(string Sku, Charge Charge, DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal PricePerGpuHour)
+public sealed record RatedPiece(
+    string Sku, Charge Charge, DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal PricePerGpuHour, decimal HealthCreditGpuSeconds = 0)
 {
     public decimal ExactAmount => GpuSeconds * PricePerGpuHour / 3600m;
 }
@@ -52,8 +53,7 @@ public static class Rating
         var digits = prices.At(periodStart).MinorUnitDigits;
         return Pieces(windows, commitments, prices, spot, periodStart, periodEnd)
             .GroupBy(p => (p.Sku, p.Charge))
-            .Select(g => Line(g.Key.Sku, g.Key.Charge, g.Sum(p => p.GpuSeconds), g.Sum(p => p.ExactAmount), digits))
-            .Where(l => l.GpuSeconds > 0)
+            .Select(g => Line(g.Key.Sku, g.Key.Charge, g.Sum(p => p.GpuSeconds), g.Sum(p => p.ExactAmount), g.Sum(p => p.HealthCreditGpuSeconds), digits))
             .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
             .ToList();
     }
@@ -71,7 +71,7 @@ public static class Rating
             var (charge, price) = window.Pricing == PricingModel.Spot
                 ? (Charge.Spot, spot.At(window.Sku, window.WindowStart, book))
                 : (Charge.OnDemand, book.OnDemand);
-            pieces.Add(new RatedPiece(window.Sku, charge, window.WindowStart, [window.UsageId], window.GpuSeconds, price));
+            pieces.Add(new RatedPiece(window.Sku, charge, window.WindowStart, [window.UsageId], window.GpuSeconds, price, window.UnbilledGpuSeconds));
         }
 
         // Reserved usage is covered per minute window up to the committed GPUs × 60 s, summed over the tenant's leases.
@@ -81,7 +81,7 @@ public static class Rating
             var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => c.GpuCount) * 60m;
             var covered = Math.Min(used, cap);
             var sources = window.Select(w => w.UsageId).ToList();
-            pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedCovered, window.Key.WindowStart, sources, covered, 0m));
+            pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedCovered, window.Key.WindowStart, sources, covered, 0m, window.Sum(w => w.UnbilledGpuSeconds)));
             pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedOverage, window.Key.WindowStart, sources, used - covered,
                 prices.For(window.Key.Sku, window.Key.WindowStart).OnDemand));
         }
@@ -97,7 +97,7 @@ public static class Rating
             }
         }
 
-        return pieces.Where(p => p.GpuSeconds > 0).ToList();
+        return pieces.Where(p => p.GpuSeconds > 0 || p.HealthCreditGpuSeconds > 0).ToList();
     }
 
     public static decimal Total(IEnumerable<InvoiceLine> lines) => lines.Sum(l => l.Amount);
@@ -126,7 +126,7 @@ public static class Rating
             .ToList();
     }
 
-    private static InvoiceLine Line(string sku, Charge charge, decimal seconds, decimal exactAmount, int digits)
+    private static InvoiceLine Line(string sku, Charge charge, decimal seconds, decimal exactAmount, decimal healthCredit, int digits)
     {
         var hours = seconds / 3600m;
         var pricing = charge switch
@@ -135,7 +135,7 @@ public static class Rating
             Charge.OnDemand => PricingModel.OnDemand,
             _ => PricingModel.Reserved,
         };
-        return new InvoiceLine(sku, charge, pricing, seconds, hours, Math.Round(exactAmount / hours, 6, MidpointRounding.AwayFromZero),
-            Math.Round(exactAmount, digits, MidpointRounding.AwayFromZero));
+        return new InvoiceLine(sku, charge, pricing, seconds, hours, hours == 0 ? 0 : Math.Round(exactAmount / hours, 6, MidpointRounding.AwayFromZero),
+            Math.Round(exactAmount, digits, MidpointRounding.AwayFromZero), HealthCreditGpuSeconds: healthCredit);
     }
 }

@@ -28,5 +28,5 @@ public sealed record RatingInputs(
     }
 
     private IEnumerable<RatableWindow> WindowsOf(string tenantId) =>
-        Windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds));
+        Windows.Where(w => w.TenantId == tenantId).Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds, w.UnbilledGpuSeconds));
 }

@@ -7,4 +7,5 @@ namespace Billing.Ledger.Usage;
 /// transaction as the event, so its unique id is what makes a redelivered window a no-op; it also
 /// serves minute-level usage.
 /// </summary>
-public sealed record MeteredWindow(Guid Id, Guid LeaseId, string TenantId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds);
+public sealed record MeteredWindow(
+    Guid Id, Guid LeaseId, string TenantId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds, decimal UnbilledGpuSeconds = 0);

@@ -32,7 +32,8 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
 
         foreach (var usage in fresh)
         {
-            session.Insert(new MeteredWindow(usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds));
+            session.Insert(new MeteredWindow(
+                usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds));
         }
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);

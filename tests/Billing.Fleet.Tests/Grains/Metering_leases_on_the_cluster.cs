@@ -76,6 +76,7 @@ public sealed class Metering_leases_on_the_cluster(FleetCluster cluster)
 
         // 15 s on both GPUs, then two intervals on GPU 0 only: GPU 1 failed at the middle heartbeat.
         Assert.Equal(60m, FleetCluster.Outbox.UsageOf(lease.LeaseId).Sum(u => u.GpuSeconds));
+        Assert.Equal(30m, FleetCluster.Outbox.UsageOf(lease.LeaseId).Sum(u => u.UnbilledGpuSeconds));
     }
 
     [Fact]
@@ -95,5 +96,6 @@ public sealed class Metering_leases_on_the_cluster(FleetCluster cluster)
         await fleet.HeartbeatAsync(node);
 
         Assert.Equal(30m, FleetCluster.Outbox.UsageOf(lease.LeaseId).Sum(u => u.GpuSeconds));
+        Assert.Equal(46m, FleetCluster.Outbox.UsageOf(lease.LeaseId).Sum(u => u.UnbilledGpuSeconds)); // the 46 s gap
     }
 }

@@ -68,6 +68,18 @@ public sealed class Metering_a_heartbeat_interval
     }
 
     [Fact]
+    public void Leased_time_not_billed_is_counted_apart_as_health_credit()
+    {
+        var lease = new LeaseTerms(TwoGpus, T0.AddMinutes(-1));
+
+        var failed = Assert.Single(MeteringRules.Accrue(lease, new(T0, AllEight & ~1UL), new(T0.AddSeconds(15), AllEight), Timeout, DateTimeOffset.MinValue));
+        var gap = Assert.Single(MeteringRules.Accrue(lease, new(T0, AllEight), new(T0.AddSeconds(50), AllEight), Timeout, DateTimeOffset.MinValue));
+
+        Assert.Equal(new WindowUsage(T0, 15_000, 15_000), failed);
+        Assert.Equal(new WindowUsage(T0, 0, 2 * 50_000), gap);
+    }
+
+    [Fact]
     public void Only_the_leased_gpus_count()
     {
         var lease = new LeaseTerms(0b1000_0001, T0.AddMinutes(-1));

@@ -75,12 +75,26 @@ public sealed class Metering_properties
     }
 
     [Property(MaxTest = 300)]
+    public bool Billed_and_unbilled_together_cover_every_leased_gpu_millisecond(int seed)
+    {
+        var history = Generate(seed);
+        var (meter, closed) = Feed(LeaseMeter.Start(history.Lease), history.Heartbeats);
+        var windows = closed.Concat(meter.OpenWindows.Values).ToList();
+        var first = history.Heartbeats[0].ObservedAt;
+        var last = history.Heartbeats[^1].ObservedAt;
+        var from = first > history.Lease.Start ? first : history.Lease.Start;
+        var to = history.Lease.End is { } end && end < last ? end : last;
+        var leased = to > from ? BitOperations.PopCount(history.Lease.GpuMask) * (long)(to - from).TotalMilliseconds : 0;
+        return windows.Sum(w => w.GpuMilliseconds + w.UnbilledGpuMilliseconds) == leased;
+    }
+
+    [Property(MaxTest = 300)]
     public bool No_window_exceeds_the_leased_gpus_times_sixty_seconds(int seed)
     {
         var history = Generate(seed);
         var (meter, closed) = Feed(LeaseMeter.Start(history.Lease), history.Heartbeats);
         var cap = BitOperations.PopCount(history.Lease.GpuMask) * 60_000L;
-        var windows = closed.Concat(meter.OpenWindows.Select(w => new WindowUsage(w.Key, w.Value))).ToList();
+        var windows = closed.Concat(meter.OpenWindows.Values).ToList();
         return windows.All(w => w.GpuMilliseconds <= cap && w.WindowStart == MeteringRules.WindowStartOf(w.WindowStart))
             && windows.Select(w => w.WindowStart).Distinct().Count() == windows.Count;
     }
