@@ -72,6 +72,15 @@ public sealed class Closing_a_month(Platform platform)
         Assert.Equal(36m, adjustment.GetProperty("gpuSeconds").GetDecimal());
         Assert.Equal("Draft", next.GetProperty("status").GetString());
 
+        // The issued month still proves out: its lines plus the adjustment equal a re-rating from the streams.
+        var verified = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{issued.GetProperty("invoiceId").GetGuid()}/verify", null), HttpStatusCode.OK);
+        var reconciliation = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation?period={period}"), HttpStatusCode.OK);
+        var row = reconciliation.GetProperty("tenants").EnumerateArray().Single(t => t.GetProperty("tenantId").GetString() == tenantId);
+        var focus = await (await api.Ops.GetAsync($"/v1/exports/focus?period={period}")).Content.ReadAsStringAsync();
+        Assert.True(verified.GetProperty("equal").GetBoolean(), verified.GetRawText());
+        Assert.Equal((156m, 156m, 156m), (row.GetProperty("meteredGpuSeconds").GetDecimal(), row.GetProperty("ratedGpuSeconds").GetDecimal(), row.GetProperty("invoicedGpuSeconds").GetDecimal()));
+        Assert.Contains(issued.GetProperty("number").GetString()!, focus);
+
         var all = await PlatformClient.ReadAsync(await api.Ops.GetAsync("/v1/invoices?status=Issued&pageSize=500"), HttpStatusCode.OK);
         var numbers = all.EnumerateArray().Select(i => i.GetProperty("number").GetString()!).Where(n => n.StartsWith($"INV-{monthEnd.Year}-", StringComparison.Ordinal))
             .Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
