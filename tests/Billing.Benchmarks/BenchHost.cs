@@ -7,6 +7,8 @@ using System.Net.Sockets;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
 using Billing.Fleet.Placement;
+using Billing.ServiceDefaults.Jobs;
+using Hangfire;
 using Marten;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -31,6 +33,9 @@ public sealed class BenchHost : IAsyncDisposable
     private static readonly string Postgres =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
 
+    /// <summary>The PostgreSQL the host runs on (the schema is <see cref="Schema"/>).</summary>
+    public static string PostgresConnectionString => Postgres;
+
     private static readonly string RabbitManagement =
         $"http://127.0.0.1:{Environment.GetEnvironmentVariable("BILLING_RABBIT_MGMT_PORT") ?? "55673"}";
 
@@ -53,6 +58,9 @@ public sealed class BenchHost : IAsyncDisposable
     public IGrainFactory Grains => factory!.Services.GetRequiredService<IGrainFactory>();
 
     public IDocumentStore Store => factory!.Services.GetRequiredService<IDocumentStore>();
+
+    /// <summary>The host's services, e.g. to resolve a job and run it directly.</summary>
+    public IServiceProvider Services => factory!.Services;
 
     public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart)
     {
@@ -89,6 +97,37 @@ public sealed class BenchHost : IAsyncDisposable
             }
         });
         return nodeIds;
+    }
+
+    /// <summary>
+    /// Takes every module's recurring job off Hangfire's schedule, so a benchmark that runs a job
+    /// itself runs it alone (Hangfire fires them on real time, not on the billing clock).
+    /// </summary>
+    public void RemoveRecurringJobs()
+    {
+        var recurring = Services.GetRequiredService<IRecurringJobManager>();
+        foreach (var job in Services.GetServices<BillingJobSchedule>())
+        {
+            recurring.RemoveIfExists(job.Id);
+        }
+    }
+
+    /// <summary>Waits until Hangfire has no job enqueued or processing (a run fired before <see cref="RemoveRecurringJobs"/>).</summary>
+    public async Task<bool> WaitForJobsIdleAsync(TimeSpan timeout, CancellationToken stop)
+    {
+        var monitoring = Services.GetRequiredService<JobStorage>().GetMonitoringApi();
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
+        while (monitoring.ProcessingCount() > 0 || monitoring.Queues().Any(q => q.Length > 0))
+        {
+            if (waiting.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), stop);
+        }
+
+        return true;
     }
 
     public async ValueTask DisposeAsync()

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace Billing.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|metering [--option value ...]</c>.
+/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|metering|month-close [--option value ...]</c>.
 /// Prints figures; it has no pass/fail beyond the exit code of a failed check (1) or bad usage (2).
 /// </summary>
 public static class BenchmarkProgram
@@ -17,6 +17,9 @@ public static class BenchmarkProgram
               leases placed per second on one silo (SkuPoolGrain.Place + LeaseGrain.Start)
           metering  [--nodes 200] [--gpus 8] [--minutes 60] [--concurrency 64]
               heartbeats/s through the node grains, usage records/s stored in Marten
+          month-close [--tenants 10000] [--leases 100000] [--windows-per-lease 6]
+              a month of usage bulk-inserted into the ledger, then the invoicing-draft job closes it once:
+              seconds to rate, draft and issue every tenant's invoice, gapless numbers, peak memory
         """;
 
     public static async Task<int> Main(string[] args)
@@ -25,6 +28,7 @@ public static class BenchmarkProgram
         {
             ["placement"] = (PlacementBenchmark.OptionNames, PlacementBenchmark.RunAsync),
             ["metering"] = (MeteringBenchmark.OptionNames, MeteringBenchmark.RunAsync),
+            ["month-close"] = (MonthCloseBenchmark.OptionNames, MonthCloseBenchmark.RunAsync),
         };
         if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         {
