@@ -37,6 +37,8 @@ public sealed class InvoicingModule : IBillingModule
             options.Events.AddEventType<InvoiceFinalized>();
             options.Events.AddEventType<InvoiceIssued>();
             options.Events.AddEventType<InvoiceNumberAssigned>();
+            // A snapshot, so taking the next number reads one document, not every number given this year.
+            options.Projections.Snapshot<InvoiceNumberSequence>(SnapshotLifecycle.Inline);
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
