@@ -74,8 +74,8 @@ public static class InvoiceEndpoints
 
         var view = InvoiceView.Of(invoice);
         var name = view.Number ?? $"draft-{view.TenantId}-{view.Period}";
-        return Accepts(http, "application/pdf") ? Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf")
-            : Accepts(http, "text/csv") ? Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv")
+        return http.Request.Accepts("application/pdf") ? Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf")
+            : http.Request.Accepts("text/csv") ? Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv")
             : Results.Ok(view);
     }
 
@@ -89,9 +89,6 @@ public static class InvoiceEndpoints
         var invoices = await session.Query<Invoice>().Where(i => i.Period == period).OrderBy(i => i.TenantId).ToListAsync();
         return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(invoices.Select(InvoiceView.Of))), "text/csv", $"focus-{period}.csv");
     }
-
-    private static bool Accepts(HttpContext http, string mediaType) =>
-        http.Request.Headers.Accept.Any(a => a?.Contains(mediaType, StringComparison.OrdinalIgnoreCase) == true);
 }
 
 public sealed record InvoiceView(

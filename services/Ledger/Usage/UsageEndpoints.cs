@@ -46,7 +46,7 @@ public static class UsageEndpoints
         }
 
         var report = await reader.ReadAsync(query, http.RequestAborted);
-        return http.Request.Headers.Accept.Any(a => a?.Contains("text/csv", StringComparison.OrdinalIgnoreCase) == true)
+        return http.Request.Accepts("text/csv")
             ? Results.Text(ToCsv(report), "text/csv")
             : Results.Ok(report);
     }
