@@ -18,9 +18,8 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
         for (var attempt = 0; attempt < 3; attempt++)
         {
             await using var session = store.LightweightSession();
-            var stream = await session.Events.FetchForWriting<PriceBookVersionCount>(StreamIds.PriceBook, cancellationToken);
-            var events = await session.Events.FetchStreamAsync(StreamIds.PriceBook, token: cancellationToken);
-            var latest = events.Select(e => e.Data).OfType<PriceBookChanged>().LastOrDefault();
+            var stream = await session.Events.FetchForWriting<LatestPriceBook>(StreamIds.PriceBook, cancellationToken);
+            var latest = stream.Aggregate?.Version;
             if (latest is not null && Same(latest, book))
             {
                 return;
@@ -47,11 +46,11 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
         version.Currency == book.Currency && version.MinorUnitDigits == book.MinorUnitDigits &&
         JsonSerializer.Serialize(version.Skus.OrderBy(s => s.Key)) == JsonSerializer.Serialize(book.Skus.OrderBy(s => s.Key));
 
-    /// <summary>Only the stream version matters here; the aggregate exists so the append is optimistic.</summary>
-    public sealed record PriceBookVersionCount(Guid Id, int Versions)
+    /// <summary>The version in force, read in the same fetch that makes the append optimistic.</summary>
+    public sealed record LatestPriceBook(Guid Id, PriceBookChanged Version)
     {
-        public static PriceBookVersionCount Create(PriceBookChanged changed) => new(StreamIds.PriceBook, 1);
+        public static LatestPriceBook Create(PriceBookChanged changed) => new(StreamIds.PriceBook, changed);
 
-        public PriceBookVersionCount Apply(PriceBookChanged changed) => this with { Versions = Versions + 1 };
+        public LatestPriceBook Apply(PriceBookChanged changed) => this with { Version = changed };
     }
 }
