@@ -1,4 +1,3 @@
-using System.Globalization;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Microsoft.AspNetCore.Builder;
@@ -16,7 +15,7 @@ public static class AuditEndpoints
     }
 
     private static async Task<IResult> ReconcileAsync(string? period, Reconciliation reconciliation, HttpContext http) =>
-        DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+        BillingPeriod.IsValid(period)
             ? Results.Ok(await reconciliation.ReportAsync(period!, http.RequestAborted))
             : Problems.Invalid("'period' is required: a month, YYYY-MM.");
 

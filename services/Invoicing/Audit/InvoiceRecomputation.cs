@@ -15,7 +15,7 @@ public static class InvoiceRecomputation
 {
     public static async Task<IReadOnlyList<InvoiceLine>> RateAsync(IQuerySession session, string tenantId, string period, CancellationToken cancellationToken)
     {
-        var (start, end) = InvoiceDrafter.Bounds(period);
+        var (start, end) = BillingPeriod.Bounds(period);
         var usage = (await session.Events.QueryRawEventDataOnly<UsageRecorded>()
                 .Where(u => u.TenantId == tenantId && u.WindowStart >= start && u.WindowStart < end)
                 .ToListAsync(cancellationToken))

@@ -1,4 +1,5 @@
 using Billing.Invoicing.Invoices;
+using Billing.ServiceDefaults;
 using Billing.Ledger.Usage;
 using Marten;
 
@@ -17,7 +18,7 @@ public sealed class Reconciliation(IDocumentStore store)
 {
     public async Task<ReconciliationReport> ReportAsync(string period, CancellationToken cancellationToken)
     {
-        var (start, end) = InvoiceDrafter.Bounds(period);
+        var (start, end) = BillingPeriod.Bounds(period);
         await using var session = store.QuerySession();
         var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
         var invoices = await session.Query<Invoice>().Where(i => i.Period.CompareTo(period) >= 0).ToListAsync(cancellationToken);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Security.Claims;
 using Billing.Invoicing.Exports;
 using Billing.ServiceDefaults;
@@ -26,7 +25,7 @@ public static class InvoiceEndpoints
     private static async Task<IResult> ListAsync(
         ClaimsPrincipal user, IQuerySession session, string? period, string? status, string? tenantId, int? page, int? pageSize)
     {
-        if (period is not null && !DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (period is not null && !BillingPeriod.IsValid(period))
         {
             return Problems.Invalid("'period' is a month, YYYY-MM.");
         }
@@ -81,7 +80,7 @@ public static class InvoiceEndpoints
 
     private static async Task<IResult> FocusAsync(string? period, IQuerySession session)
     {
-        if (!DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.None, out _))
+        if (!BillingPeriod.IsValid(period))
         {
             return Problems.Invalid("'period' is required: a month, YYYY-MM.");
         }
