@@ -40,6 +40,8 @@ public sealed class InvoicingModule : IBillingModule
             // A snapshot, so taking the next number reads one document, not every number given this year.
             options.Projections.Snapshot<InvoiceNumberSequence>(SnapshotLifecycle.Inline);
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
+            options.Schema.For<RatingCheckpoint>().Index(c => c.InvoicePeriod);
+            options.Schema.For<PriceCheckpoint>();
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
             options.Schema.For<Commitment>().Index(c => c.TenantId);

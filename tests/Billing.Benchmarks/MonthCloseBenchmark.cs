@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Pricing;
+using Billing.Invoicing.Audit;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
@@ -54,7 +55,7 @@ public static class MonthCloseBenchmark
         var today = DateTimeOffset.UtcNow;
         var periodStart = new DateTimeOffset(today.Year, today.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1);
         var periodEnd = periodStart.AddMonths(1);
-        var period = InvoiceDrafter.PeriodOf(periodStart);
+        var period = BillingPeriod.Of(periodStart);
         var monthMinutes = (int)(periodEnd - periodStart).TotalMinutes;
         if (windowsPerLease > monthMinutes)
         {
@@ -87,6 +88,7 @@ public static class MonthCloseBenchmark
         var generated = new Generated();
         var insertBegan = Stopwatch.GetTimestamp();
         var chunk = new List<MeteredWindow>(InsertChunk);
+        var hours = new Dictionary<string, RatableHour>();
         foreach (var lease in Leases(tenants, leases, windowsPerLease, monthMinutes, skus))
         {
             generated.Add(lease);
@@ -94,6 +96,13 @@ public static class MonthCloseBenchmark
             {
                 chunk.Add(window);
                 generated.Add(window);
+                var hourId = RatableHour.IdFor(window);
+                if (!hours.TryGetValue(hourId, out var hour))
+                {
+                    hours[hourId] = hour = RatableHour.For(window);
+                }
+
+                hour.Add(window);
             }
 
             if (chunk.Count >= InsertChunk)
@@ -108,9 +117,15 @@ public static class MonthCloseBenchmark
             await host.Store.BulkInsertAsync(chunk, BulkInsertMode.InsertsOnly, InsertBatch, stop);
         }
 
+        // What the ledger writes with the windows: the hours rating reads, and a usage revision per tenant.
+        await host.Store.BulkInsertAsync(hours.Values.ToList(), BulkInsertMode.InsertsOnly, InsertBatch, stop);
+        var revisions = hours.Values.Select(h => h.TenantId).Distinct()
+            .Select(tenantId => new UsageRevision { Id = UsageRevision.IdFor(tenantId, period), TenantId = tenantId, Period = period, Revision = 1 })
+            .ToList();
+        await host.Store.BulkInsertAsync(revisions, BulkInsertMode.InsertsOnly, InsertBatch, stop);
         var inserted = Stopwatch.GetElapsedTime(insertBegan);
         Console.WriteLine($"windows inserted:    {generated.Windows} in {inserted.TotalSeconds:0.00} s ({generated.Windows / inserted.TotalSeconds:0} windows/s, " +
-            $"bulk insert in chunks of {InsertChunk}); {generated.GpuSeconds} GPU-seconds; " +
+            $"bulk insert in chunks of {InsertChunk}, with {hours.Count} ratable hours); {generated.GpuSeconds} GPU-seconds; " +
             $"{generated.ByPricing[PricingModel.OnDemand]} on demand, {generated.ByPricing[PricingModel.Spot]} spot, {generated.ByPricing[PricingModel.Reserved]} reserved");
 
         var setupBegan = Stopwatch.GetTimestamp();
@@ -241,25 +256,23 @@ public static class MonthCloseBenchmark
         Console.WriteLine("measured alone, after the close:");
         await using var query = host.Store.QuerySession();
         var began = Stopwatch.GetTimestamp();
-        var inputs = await RatingInputs.LoadAsync(query, period, prices, stop);
+        var spot = await SpotPriceHistory.LoadAsync(query, prices.Latest.Skus.Keys, stop);
+        var scope = await RatingScope.LoadAsync(query, "bench-fresh-scope", period, prices, spot, stop);
         var loaded = Stopwatch.GetElapsedTime(began);
-        Console.WriteLine($"  load inputs:       {loaded.TotalSeconds:0.00} s (RatingInputs.LoadAsync: {inputs.Windows.Count} windows, {inputs.Commitments.Count} commitments, spot prices)");
+        Console.WriteLine($"  find changes:      {loaded.TotalSeconds:0.00} s (RatingScope.LoadAsync with no checkpoint: {scope.Changed.Count} tenants to rate)");
 
+        var sample = scope.Changed.Order(StringComparer.Ordinal).Take(RatingSample).ToArray();
         began = Stopwatch.GetTimestamp();
-        var tenants = inputs.Tenants.ToList();
-        var listed = Stopwatch.GetElapsedTime(began);
-        var sample = tenants.Take(RatingSample).ToList();
-        began = Stopwatch.GetTimestamp();
+        var inputs = await scope.InputsAsync(query, sample, stop);
         foreach (var tenantId in sample)
         {
             _ = inputs.Lines(tenantId);
         }
 
         var rated = Stopwatch.GetElapsedTime(began);
-        var perTenant = rated / Math.Max(1, sample.Count);
-        Console.WriteLine($"  rate tenants:      {perTenant.TotalMilliseconds:0.00} ms per tenant (RatingInputs.Lines, {sample.Count} tenants timed) " +
-            $"-> ~{(perTenant * tenants.Count).TotalSeconds:0.0} s for all {tenants.Count} (extrapolated; listing the tenants took {listed.TotalMilliseconds:0} ms); " +
-            "each tenant's lines scan every window of the month");
+        var perTenant = rated / Math.Max(1, sample.Length);
+        Console.WriteLine($"  rate tenants:      {perTenant.TotalMilliseconds:0.00} ms per tenant (read hours + rate, {sample.Length} tenants timed) " +
+            $"-> ~{(perTenant * scope.Changed.Count).TotalSeconds:0.0} s for all {scope.Changed.Count} (extrapolated)");
 
         // What one issue reads: the invoice's stream (an inline snapshot) and the year's number stream.
         var numbers = InvoiceNumberSequence.StreamFor(year);
@@ -508,10 +521,10 @@ public static class MonthCloseBenchmark
             var allDrafted = First(closed, s => s.Invoices >= expected) ?? end;
             var allIssued = First(closed, s => s.Issued >= expected) ?? end;
             Console.WriteLine($"phases:              {samples.Count} polls (seen from the invoices, polled every {PollEvery.TotalMilliseconds:0} ms or 50 x the poll's query time, whichever is longer; CPU is this process's, in cores)");
-            Phase("load + rate month", start, firstDraft, "until the first draft: loads every window of the month, rates every tenant");
-            Phase("write drafts", firstDraft, allDrafted, $"{expected} drafts, a session and transaction each");
+            Phase("find + rate", start, firstDraft, "until the first draft: finds the changed tenants, rates the first 500 from their hours");
+            Phase("write drafts", firstDraft, allDrafted, $"{expected} drafts, a session and transaction each, rating 500 tenants per read");
             Phase("issue", allDrafted, allIssued, $"{expected} invoices, a transaction each");
-            Phase("after issuing", allIssued, end, "re-rates the closed month for late usage, reads every tenant's current-month invoice");
+            Phase("after issuing", allIssued, end, "looks for late usage of the closed month: none changed, so nothing is rated");
 
             // Issue rate per tenth of the invoices: a falling rate means each issue costs more than the last.
             var marks = Enumerable.Range(0, 11).Select(t => First(closed, s => s.Issued >= Math.Max(1, expected * t / 10))).ToList();

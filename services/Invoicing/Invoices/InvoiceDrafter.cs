@@ -1,109 +1,152 @@
-using System.Globalization;
-using Billing.Invoicing.Commitments;
-using Billing.Ledger.Usage;
+using Billing.Invoicing.Audit;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Pricing;
 using Marten;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Billing.Invoicing.Invoices;
 
 /// <summary>
-/// Rolls a month's metered windows and commitments into each tenant's draft invoice, with
-/// adjustment lines for late usage of an issued month. A draft changes only when its lines do; the
-/// append carries the version it was computed from, so racing runs cannot both write; issued
+/// Rolls usage and commitments into each tenant's draft invoice, with adjustment lines for late
+/// usage of an issued month. Incremental: only tenants whose usage, commitments or prices changed
+/// since the last run are rated again, each from its hours. A draft changes only when its lines do;
+/// the append carries the version it was computed from, so racing writers cannot both write; issued
 /// invoices are never touched.
 /// </summary>
 public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time, ILogger<InvoiceDrafter> logger)
 {
-    public static string PeriodOf(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
-
-    public static (DateTimeOffset Start, DateTimeOffset End) Bounds(string period)
-    {
-        var start = DateTimeOffset.ParseExact(period + "-01T00:00:00Z", "yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
-        return (start, start.AddMonths(1));
-    }
+    /// <summary>Tenants rated per read of their hours: bounds memory whatever the month's size.</summary>
+    private const int TenantsPerRead = 500;
 
     /// <summary>
-    /// Re-rates every tenant's draft for <paramref name="period"/>; with <paramref name="adjusting"/>
-    /// (an issued period) it also carries what those invoices missed. Returns how many drafts changed.
+    /// Re-rates the drafts of <paramref name="period"/> whose inputs changed; with
+    /// <paramref name="adjusting"/> (an issued period) it also carries what those invoices missed.
+    /// Returns how many drafts changed. Callers run one at a time (the job's lock).
     /// </summary>
     public async Task<int> DraftAsync(string period, string? adjusting, CancellationToken cancellationToken)
     {
         await using var query = store.QuerySession();
+
+        // Prices before usage: a price published after this read is new to the next run, which re-rates the usage it applies to.
         var prices = await PriceHistory.LoadAsync(query, cancellationToken);
-        var current = await RateAsync(query, period, prices, cancellationToken, (tenantId, ex) => LogUnrated(logger, ex, tenantId, period));
-        var late = adjusting is null ? [] : await AdjustmentsAsync(query, adjusting, prices, (tenantId, ex) => LogUnrated(logger, ex, tenantId, adjusting), cancellationToken);
+        var spot = await SpotPriceHistory.LoadAsync(query, prices.Versions.SelectMany(v => v.Skus.Keys).Distinct(), cancellationToken);
+        var own = await RatingScope.LoadAsync(query, period, period, prices, spot, cancellationToken);
+        var late = adjusting is null ? null : await RatingScope.LoadAsync(query, period, adjusting, prices, spot, cancellationToken);
+        var currency = prices.At(BillingPeriod.Bounds(period).Start).Currency;
         var changed = 0;
-        foreach (var tenantId in current.Keys.Union(late.Keys))
+        foreach (var tenantIds in own.Changed.Union(late?.Changed ?? Enumerable.Empty<string>()).Order(StringComparer.Ordinal).Chunk(TenantsPerRead))
         {
-            var lines = current.GetValueOrDefault(tenantId, []).Concat(late.GetValueOrDefault(tenantId, [])).ToList();
-            changed += await DraftTenantAsync(tenantId, period, prices.At(Bounds(period).Start).Currency, lines, cancellationToken) ? 1 : 0;
+            var rerated = await RateAsync(query, own, tenantIds, cancellationToken);
+            if (late is not null)
+            {
+                rerated.AddRange(await AdjustmentsAsync(query, late, tenantIds, cancellationToken));
+            }
+
+            foreach (var tenant in rerated.GroupBy(r => r.TenantId))
+            {
+                changed += await DraftTenantAsync(tenant.Key, period, currency, tenant.ToList(), cancellationToken) ? 1 : 0;
+            }
         }
 
+        await using var session = store.LightweightSession();
+        session.Store(own.PricesSeen());
+        if (late is not null)
+        {
+            session.Store(late.PricesSeen());
+        }
+
+        await session.SaveChangesAsync(cancellationToken);
         return changed;
     }
 
-    /// <summary>Every tenant's lines for a period, from its metered windows, commitments and the prices in force.</summary>
-    public static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> RateAsync(
-        IQuerySession session, string period, PriceHistory prices, CancellationToken cancellationToken, Action<string, Exception>? onUnrated = null)
+    /// <summary>A tenant's lines for one scope of its invoice, and what they were rated from.</summary>
+    private sealed record Rerated(string TenantId, RatingScope Scope, IReadOnlyList<InvoiceLine> Lines);
+
+    private async Task<List<Rerated>> RateAsync(IQuerySession session, RatingScope scope, string[] tenantIds, CancellationToken cancellationToken)
     {
-        var inputs = await RatingInputs.LoadAsync(session, period, prices, cancellationToken);
-        var rated = new Dictionary<string, IReadOnlyList<InvoiceLine>>();
-        foreach (var tenantId in inputs.Tenants)
+        var changed = tenantIds.Where(scope.Changed.Contains).ToArray();
+        var inputs = await scope.InputsAsync(session, changed, cancellationToken);
+        var rated = new List<Rerated>();
+        foreach (var tenantId in changed)
         {
             try
             {
-                rated[tenantId] = inputs.Lines(tenantId);
+                rated.Add(new Rerated(tenantId, scope, inputs.Lines(tenantId)));
             }
             catch (UnknownSkuException ex)
             {
                 // One tenant's unpriceable usage must not hold back everyone's invoice; reconciliation shows it.
-                onUnrated?.Invoke(tenantId, ex);
+                LogUnrated(logger, ex, tenantId, scope.RatedPeriod);
             }
         }
 
         return rated;
     }
 
-    private static async Task<Dictionary<string, IReadOnlyList<InvoiceLine>>> AdjustmentsAsync(
-        IQuerySession session, string period, PriceHistory prices, Action<string, Exception> onUnrated, CancellationToken cancellationToken)
+    /// <summary>What the issued invoices of the scope's period missed: re-rated now, less what they billed.</summary>
+    private async Task<IEnumerable<Rerated>> AdjustmentsAsync(IQuerySession session, RatingScope scope, string[] tenantIds, CancellationToken cancellationToken)
     {
-        var rerated = await RateAsync(session, period, prices, cancellationToken, onUnrated);
-        var issued = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Issued).ToListAsync(cancellationToken);
-        return rerated.Keys.Union(issued.Select(i => i.TenantId)).Distinct().Where(rerated.ContainsKey).ToDictionary(
-            tenantId => tenantId,
-            tenantId => Rating.Adjustments(rerated.GetValueOrDefault(tenantId, []), issued.FirstOrDefault(i => i.TenantId == tenantId)?.Lines ?? [], period));
+        var rerated = await RateAsync(session, scope, tenantIds, cancellationToken);
+        var invoices = (await session.LoadManyAsync<Invoice>(cancellationToken, rerated.Select(r => Invoice.IdFor(r.TenantId, scope.RatedPeriod))))
+            .ToDictionary(i => i.TenantId);
+
+        // A period's invoice not issued yet will bill the usage itself.
+        return rerated
+            .Where(r => invoices.GetValueOrDefault(r.TenantId) is null or { Status: InvoiceStatus.Issued })
+            .Select(r => r with { Lines = Rating.Adjustments(r.Lines, invoices.GetValueOrDefault(r.TenantId)?.Lines ?? [], scope.RatedPeriod) });
     }
 
-    private async Task<bool> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<InvoiceLine> lines, CancellationToken cancellationToken)
+    private async Task<bool> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<Rerated> rerated, CancellationToken cancellationToken)
     {
         var id = Invoice.IdFor(tenantId, period);
         await using var session = store.LightweightSession();
         var stream = await session.Events.FetchForWriting<Invoice>(id, cancellationToken);
-        if (stream.Aggregate is { } current && (current.Status != InvoiceStatus.Draft || current.Lines.SequenceEqual(lines)))
+        var current = stream.Aggregate;
+        if (current is not null and not { Status: InvoiceStatus.Draft })
         {
+            // Issued: its checkpoint stays what its lines were rated from, the baseline of later adjustments.
             return false;
         }
 
-        // No invoice for a tenant with nothing to charge (health credits alone are not a bill).
-        if (stream.Aggregate is null && lines.All(l => l.GpuSeconds == 0 && l.Amount == 0))
+        foreach (var scope in rerated)
         {
-            return false;
+            session.Store(scope.Scope.CheckpointFor(tenantId));
         }
 
-        stream.AppendOne(new InvoiceDrafted(id, tenantId, period, currency, lines, Rating.Total(lines), time.GetUtcNow()));
+        var lines = Merge(period, current?.Lines ?? [], rerated);
+        var draft = current is null
+
+            // No invoice for a tenant with nothing to charge (health credits alone are not a bill).
+            ? lines.Any(l => l.GpuSeconds != 0 || l.Amount != 0)
+            : !current.Lines.SequenceEqual(lines);
+        if (draft)
+        {
+            stream.AppendOne(new InvoiceDrafted(id, tenantId, period, currency, lines, Rating.Total(lines), time.GetUtcNow()));
+        }
+
         try
         {
             await session.SaveChangesAsync(cancellationToken);
-            return true;
+            return draft;
         }
         catch (Exception ex) when (WriteConflicts.IsConflict(ex))
         {
-            // A concurrent run drafted (or issued) it from the same usage; the next run re-rates anyway.
+            // Issued (or drafted) meanwhile; without the checkpoint, the next run rates the tenant again.
             return false;
         }
+    }
+
+    /// <summary>The invoice's lines with each re-rated scope's part replaced: its own usage first, then adjustments by period.</summary>
+    private static List<InvoiceLine> Merge(string period, IReadOnlyList<InvoiceLine> current, IEnumerable<Rerated> rerated)
+    {
+        var parts = current.GroupBy(l => l.AdjustsPeriod ?? period).ToDictionary(g => g.Key, g => (IReadOnlyList<InvoiceLine>)g.ToList());
+        foreach (var scope in rerated)
+        {
+            parts[scope.Scope.RatedPeriod] = scope.Lines;
+        }
+
+        return parts.OrderBy(p => p.Key == period ? "" : p.Key, StringComparer.Ordinal).SelectMany(p => p.Value).ToList();
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}'s usage in {Period} cannot be rated; its invoice is left as it was.")]

@@ -31,16 +31,11 @@ public static class InvoiceExplanation
 
         var line = invoice.Lines[lineNumber - 1];
         var period = line.AdjustsPeriod ?? invoice.Period;
-        var prices = await PriceHistory.LoadAsync(session, http.RequestAborted);
-        var inputs = await RatingInputs.LoadAsync(session, period, prices, http.RequestAborted);
-        var pieces = inputs.Pieces(invoice.TenantId)
-            .Where(p => p.Sku == line.Sku && p.Charge == line.Charge)
-            .OrderBy(p => p.WindowStart)
-            .Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount))
-            .ToList();
-        var digits = prices.At(inputs.Start).MinorUnitDigits;
+        var inputs = await RatingInputs.WindowsOfAsync(session, invoice.TenantId, period, http.RequestAborted);
+        var rated = inputs.Pieces(invoice.TenantId).Where(p => p.Sku == line.Sku && p.Charge == line.Charge).OrderBy(p => p.WindowStart).ToList();
+        var pieces = rated.Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount)).ToList();
         var seconds = pieces.Sum(p => p.GpuSeconds);
-        var amount = Math.Round(pieces.Sum(p => p.ExactAmount), digits, MidpointRounding.AwayFromZero);
+        var amount = Math.Round(RatedPiece.ExactAmountOf(rated), inputs.MinorUnitDigits, MidpointRounding.AwayFromZero);
         var basis = line.AdjustsPeriod is null
             ? $"{line.Charge} usage of {line.Sku} in {period}: the line is the sum of these pieces, its amount rounded once."
             : $"Adjustment for {period}: the pieces are {period}'s {line.Charge} usage of {line.Sku} as rated now; the line is what they add to the issued invoice.";

@@ -4,8 +4,11 @@ using Billing.ServiceDefaults.Pricing;
 
 namespace Billing.Invoicing.Invoices;
 
-/// <summary>One stored minute window of usage, as rating needs it.</summary>
-public sealed record RatableWindow(Guid UsageId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds, decimal UnbilledGpuSeconds = 0);
+/// <summary>
+/// One minute of usage as rating needs it: a stored window (with its usage id) or a minute of a
+/// tenant's ratable hour (the sum of its leases' windows, no single id).
+/// </summary>
+public sealed record RatableWindow(Guid? UsageId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds, decimal UnbilledGpuSeconds = 0);
 
 /// <summary>
 /// The smallest rated unit: usage of one minute window (or a commitment) under one charge at one
@@ -15,12 +18,24 @@ public sealed record RatedPiece(
     string Sku, Charge Charge, DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal PricePerGpuHour, decimal HealthCreditGpuSeconds = 0)
 {
     public decimal ExactAmount => GpuSeconds * PricePerGpuHour / 3600m;
+
+    /// <summary>
+    /// The unrounded amount of many pieces, dividing once: GPU-seconds × price is exact in decimal,
+    /// a division per piece is not, and the sum must not depend on how usage was grouped into pieces.
+    /// </summary>
+    public static decimal ExactAmountOf(IEnumerable<RatedPiece> pieces) => pieces.Sum(p => p.GpuSeconds * p.PricePerGpuHour) / 3600m;
 }
 
 /// <summary>Spot prices per SKU as published, oldest first; the price in force at a time is the last one published at or before it.</summary>
 public sealed class SpotPrices(IReadOnlyDictionary<string, IReadOnlyList<(DateTimeOffset EffectiveAt, decimal Price)>> history)
 {
     public static readonly SpotPrices None = new(new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>());
+
+    public IEnumerable<string> Skus => history.Keys;
+
+    /// <summary>When each of a SKU's prices took effect, in publication order.</summary>
+    public IReadOnlyList<DateTimeOffset> EffectiveTimes(string sku) =>
+        history.TryGetValue(sku, out var changes) ? changes.Select(c => c.EffectiveAt).ToList() : [];
 
     /// <summary>Usage before the first published price takes that first price; a SKU never priced takes its ceiling.</summary>
     public decimal At(string sku, DateTimeOffset at, SkuPrices prices)
@@ -53,7 +68,7 @@ public static class Rating
         var digits = prices.At(periodStart).MinorUnitDigits;
         return Pieces(windows, commitments, prices, spot, periodStart, periodEnd)
             .GroupBy(p => (p.Sku, p.Charge))
-            .Select(g => Line(g.Key.Sku, g.Key.Charge, g.Sum(p => p.GpuSeconds), g.Sum(p => p.ExactAmount), g.Sum(p => p.HealthCreditGpuSeconds), digits))
+            .Select(g => Line(g.Key.Sku, g.Key.Charge, g.Sum(p => p.GpuSeconds), RatedPiece.ExactAmountOf(g), g.Sum(p => p.HealthCreditGpuSeconds), digits))
             .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
             .ToList();
     }
@@ -71,7 +86,7 @@ public static class Rating
             var (charge, price) = window.Pricing == PricingModel.Spot
                 ? (Charge.Spot, spot.At(window.Sku, window.WindowStart, book))
                 : (Charge.OnDemand, book.OnDemand);
-            pieces.Add(new RatedPiece(window.Sku, charge, window.WindowStart, [window.UsageId], window.GpuSeconds, price, window.UnbilledGpuSeconds));
+            pieces.Add(new RatedPiece(window.Sku, charge, window.WindowStart, SourcesOf([window]), window.GpuSeconds, price, window.UnbilledGpuSeconds));
         }
 
         // Reserved usage is covered per minute window up to the committed GPUs × 60 s, summed over the tenant's leases.
@@ -80,7 +95,7 @@ public static class Rating
             var used = window.Sum(w => w.GpuSeconds);
             var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => c.GpuCount) * 60m;
             var covered = Math.Min(used, cap);
-            var sources = window.Select(w => w.UsageId).ToList();
+            var sources = SourcesOf(window);
             pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedCovered, window.Key.WindowStart, sources, covered, 0m, window.Sum(w => w.UnbilledGpuSeconds)));
             pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedOverage, window.Key.WindowStart, sources, used - covered,
                 prices.For(window.Key.Sku, window.Key.WindowStart).OnDemand));
@@ -125,6 +140,8 @@ public static class Rating
             .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
             .ToList();
     }
+
+    private static IReadOnlyList<Guid> SourcesOf(IEnumerable<RatableWindow> windows) => windows.Where(w => w.UsageId is not null).Select(w => w.UsageId!.Value).ToList();
 
     private static InvoiceLine Line(string sku, Charge charge, decimal seconds, decimal exactAmount, decimal healthCredit, int digits)
     {

@@ -2,6 +2,7 @@ using Billing.Invoicing.Invoices;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Jobs;
 using Marten;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -17,38 +18,43 @@ public sealed class DraftInvoicesJob(
     InvoiceIssuer issuer,
     IDocumentStore store,
     IOptions<InvoicingOptions> options,
+    IConfiguration configuration,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IBillingJob
 {
     public const string Id = "invoicing-draft";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        // Runs take turns (across hosts too): each rates what changed since the one before it.
+        await using var turn = await JobLock.AcquireAsync(configuration.PostgresConnectionString(), $"{store.Options.DatabaseSchemaName}:{Id}", cancellationToken);
         var now = time.GetUtcNow();
-        var current = InvoiceDrafter.PeriodOf(now);
-        var previous = InvoiceDrafter.PeriodOf(now.AddMonths(-1));
-        await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
-        if (now < InvoiceDrafter.Bounds(previous).End + options.Value.FinalizationGrace)
+        var current = BillingPeriod.Of(now);
+        var previous = BillingPeriod.Of(now.AddMonths(-1));
+        if (now < BillingPeriod.Bounds(previous).End + options.Value.FinalizationGrace)
         {
+            await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
             await drafter.DraftAsync(current, adjusting: null, cancellationToken);
             return;
         }
 
-        await IssueDraftsAsync(previous, cancellationToken);
+        // The close: a last rating of the previous month, then every draft of it issued. Until all
+        // are issued (a crash midway), each run does both again; once they are, neither.
+        if ((await DraftsOfAsync(previous, cancellationToken)).Count > 0)
+        {
+            await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
+            foreach (var id in await DraftsOfAsync(previous, cancellationToken))
+            {
+                await issuer.IssueAsync(id, cancellationToken);
+            }
+        }
+
         await drafter.DraftAsync(current, adjusting: previous, cancellationToken);
     }
 
-    private async Task IssueDraftsAsync(string period, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<Guid>> DraftsOfAsync(string period, CancellationToken cancellationToken)
     {
-        List<Guid> drafts;
-        await using (var session = store.QuerySession())
-        {
-            drafts = (await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
-                .OrderBy(i => i.TenantId).Select(i => i.Id).ToListAsync(cancellationToken)).ToList();
-        }
-
-        foreach (var id in drafts)
-        {
-            await issuer.IssueAsync(id, cancellationToken);
-        }
+        await using var session = store.QuerySession();
+        return await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
+            .OrderBy(i => i.TenantId).Select(i => i.Id).ToListAsync(cancellationToken);
     }
 }

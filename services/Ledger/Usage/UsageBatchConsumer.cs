@@ -6,8 +6,9 @@ namespace Billing.Ledger.Usage;
 
 /// <summary>
 /// Appends each new usage window to its lease's stream, many messages per transaction (MassTransit
-/// batch). Windows already stored (a redelivery, a replay after a fleet crash) are skipped; two
-/// deliveries racing each other collide on the window's unique id, and the retry then finds it stored.
+/// batch), and adds it to the hours rating reads. Windows already stored (a redelivery, a replay after
+/// a fleet crash) are skipped; two deliveries racing each other collide on the window's unique id, and
+/// the retry then finds it stored.
 /// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
 /// </summary>
 public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<UsageRecordedBatch>>
@@ -30,11 +31,10 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
             session.Events.Append(lease.Key, lease.OrderBy(r => r.WindowStart).Cast<object>().ToArray());
         }
 
-        foreach (var usage in fresh)
-        {
-            session.Insert(new MeteredWindow(
-                usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds));
-        }
+        var windows = fresh.Select(usage => new MeteredWindow(
+            usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds)).ToList();
+        session.Insert(windows.ToArray());
+        await UsageRollups.AddAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
     }

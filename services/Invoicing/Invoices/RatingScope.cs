@@ -1,0 +1,140 @@
+using Billing.Contracts;
+using Billing.Invoicing.Commitments;
+using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Pricing;
+using Marten;
+
+namespace Billing.Invoicing.Invoices;
+
+/// <summary>
+/// Rating <see cref="RatedPeriod"/>'s usage for the invoices of <see cref="InvoicePeriod"/> (its own,
+/// or the next period's adjustments): which tenants changed since a run last rated them (usage
+/// revision, commitments, or a price published since that applies to their usage), and their inputs.
+/// A run's cost follows the tenants that changed, each rated from its hours, never the raw windows.
+/// </summary>
+public sealed class RatingScope
+{
+    private readonly IReadOnlyDictionary<string, long> revisions;
+    private readonly ILookup<string, Commitment> commitments;
+    private readonly PriceHistory prices;
+    private readonly SpotPrices spot;
+
+    private RatingScope(
+        string invoicePeriod, string ratedPeriod, IReadOnlyDictionary<string, long> revisions, ILookup<string, Commitment> commitments,
+        PriceHistory prices, SpotPrices spot, IReadOnlySet<string> changed)
+    {
+        (InvoicePeriod, RatedPeriod, Changed) = (invoicePeriod, ratedPeriod, changed);
+        (this.revisions, this.commitments, this.prices, this.spot) = (revisions, commitments, prices, spot);
+    }
+
+    public string InvoicePeriod { get; }
+
+    public string RatedPeriod { get; }
+
+    /// <summary>Tenants to rate again.</summary>
+    public IReadOnlySet<string> Changed { get; }
+
+    /// <summary>
+    /// Reads the revisions before any usage: usage stored after this read raises a revision the
+    /// next run sees. <paramref name="prices"/> and <paramref name="spot"/> must have been read
+    /// before too, for the same reason.
+    /// </summary>
+    public static async Task<RatingScope> LoadAsync(
+        IQuerySession session, string invoicePeriod, string ratedPeriod, PriceHistory prices, SpotPrices spot, CancellationToken cancellationToken)
+    {
+        var (start, end) = BillingPeriod.Bounds(ratedPeriod);
+        var revisions = (await session.Query<UsageRevision>().Where(r => r.Period == ratedPeriod).ToListAsync(cancellationToken))
+            .ToDictionary(r => r.TenantId, r => r.Revision);
+        var rated = await CheckpointsAsync(session, ratedPeriod, ratedPeriod, cancellationToken);
+        var pricesSeen = await session.LoadAsync<PriceCheckpoint>(PriceCheckpoint.IdFor(ratedPeriod, ratedPeriod), cancellationToken);
+        if (invoicePeriod != ratedPeriod)
+        {
+            // Until a tenant's adjustments are first rated, what its issued invoice was rated from is the baseline.
+            foreach (var (tenantId, checkpoint) in await CheckpointsAsync(session, invoicePeriod, ratedPeriod, cancellationToken))
+            {
+                rated[tenantId] = checkpoint;
+            }
+
+            pricesSeen = await session.LoadAsync<PriceCheckpoint>(PriceCheckpoint.IdFor(invoicePeriod, ratedPeriod), cancellationToken) ?? pricesSeen;
+        }
+
+        var commitments = (await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken))
+            .ToLookup(c => c.TenantId);
+
+        var changed = revisions.Where(r => !rated.TryGetValue(r.Key, out var seen) || seen.UsageRevision != r.Value).Select(r => r.Key)
+            .Concat(commitments.Where(c => !rated.TryGetValue(c.Key, out var seen) || !seen.Commitments.SequenceEqual(IdsOf(c))).Select(c => c.Key))
+            .Concat(await RepricedAsync(session, ratedPeriod, pricesSeen, prices, spot, commitments, cancellationToken))
+            .ToHashSet();
+        return new RatingScope(invoicePeriod, ratedPeriod, revisions, commitments, prices, spot, changed);
+    }
+
+    /// <summary>Rating inputs of some of the changed tenants, from their hours.</summary>
+    public async Task<RatingInputs> InputsAsync(IQuerySession session, string[] tenantIds, CancellationToken cancellationToken) =>
+        new(RatedPeriod, await RatingInputs.MinutesAsync(session, RatedPeriod, tenantIds, cancellationToken), commitments, prices, spot);
+
+    /// <summary>What this scope rated the tenant from; store it with the draft it went into.</summary>
+    public RatingCheckpoint CheckpointFor(string tenantId) =>
+        new(RatingCheckpoint.IdFor(tenantId, InvoicePeriod, RatedPeriod), tenantId, InvoicePeriod, RatedPeriod,
+            revisions.GetValueOrDefault(tenantId), IdsOf(commitments[tenantId]));
+
+    /// <summary>The prices this scope rated with; store it once the run's drafts are written.</summary>
+    public PriceCheckpoint PricesSeen() =>
+        new(PriceCheckpoint.IdFor(InvoicePeriod, RatedPeriod), prices.Versions.Count, spot.Skus.ToDictionary(sku => sku, sku => spot.EffectiveTimes(sku).Count));
+
+    private static async Task<Dictionary<string, RatingCheckpoint>> CheckpointsAsync(
+        IQuerySession session, string invoicePeriod, string ratedPeriod, CancellationToken cancellationToken) =>
+        (await session.Query<RatingCheckpoint>().Where(c => c.InvoicePeriod == invoicePeriod && c.RatedPeriod == ratedPeriod).ToListAsync(cancellationToken))
+            .ToDictionary(c => c.TenantId);
+
+    private static List<Guid> IdsOf(IEnumerable<Commitment> commitments) => commitments.Select(c => c.Id).Order().ToList();
+
+    /// <summary>Tenants whose usage a price published since <paramref name="seen"/> applies to.</summary>
+    private static async Task<IEnumerable<string>> RepricedAsync(
+        IQuerySession session, string period, PriceCheckpoint? seen, PriceHistory prices, SpotPrices spot, ILookup<string, Commitment> commitments,
+        CancellationToken cancellationToken)
+    {
+        var tenants = new List<string>();
+        if (NewSince(prices.Versions.Select(v => v.EffectiveAt).ToList(), seen?.BookVersions ?? 0) is { } bookFrom)
+        {
+            // A commitment line is priced by the book, whether used or not.
+            tenants.AddRange(await TenantsWithUsageAsync(session, period, bookFrom, spotSku: null, cancellationToken));
+            tenants.AddRange(commitments.Select(c => c.Key));
+        }
+
+        foreach (var sku in spot.Skus)
+        {
+            if (NewSince(spot.EffectiveTimes(sku), seen?.SpotChanges.GetValueOrDefault(sku) ?? 0) is { } spotFrom)
+            {
+                tenants.AddRange(await TenantsWithUsageAsync(session, period, spotFrom, sku, cancellationToken));
+            }
+        }
+
+        return tenants;
+    }
+
+    /// <summary>
+    /// From when prices published after the first <paramref name="seen"/> apply; null if none were.
+    /// The first price of a kind applies to the usage before it too, so it touches all usage.
+    /// </summary>
+    private static DateTimeOffset? NewSince(IReadOnlyList<DateTimeOffset> effective, int seen) =>
+        seen >= effective.Count ? null : seen == 0 ? DateTimeOffset.MinValue : effective.Skip(seen).Min();
+
+    private static async Task<IReadOnlyList<string>> TenantsWithUsageAsync(
+        IQuerySession session, string period, DateTimeOffset from, string? spotSku, CancellationToken cancellationToken)
+    {
+        var hours = session.Query<RatableHour>().Where(h => h.Period == period);
+        if (from != DateTimeOffset.MinValue)
+        {
+            var hour = RatableHour.HourOf(from);
+            hours = hours.Where(h => h.HourStart >= hour);
+        }
+
+        if (spotSku is not null)
+        {
+            hours = hours.Where(h => h.Sku == spotSku && h.Pricing == PricingModel.Spot);
+        }
+
+        return await hours.Select(h => h.TenantId).Distinct().ToListAsync(cancellationToken);
+    }
+}

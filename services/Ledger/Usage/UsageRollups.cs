@@ -1,0 +1,64 @@
+using Billing.ServiceDefaults;
+using Marten;
+
+namespace Billing.Ledger.Usage;
+
+/// <summary>Keeps the ratable hours and usage revisions in step with the windows the ledger stores.</summary>
+public static class UsageRollups
+{
+    /// <summary>
+    /// Adds newly stored windows to their hours and raises each touched tenant-period's revision, in
+    /// the caller's transaction. Both documents are version-checked: two ledgers updating the same
+    /// hour at once fail one transaction (and its retry re-reads), never lose a window.
+    /// </summary>
+    public static async Task AddAsync(IDocumentSession session, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
+    {
+        var hours = (await session.LoadManyAsync<RatableHour>(cancellationToken, windows.Select(RatableHour.IdFor).Distinct()))
+            .ToDictionary(h => h.Id);
+        var revisions = (await session.LoadManyAsync<UsageRevision>(cancellationToken, windows.Select(RevisionIdOf).Distinct()))
+            .ToDictionary(r => r.Id);
+        var stored = hours.Keys.Concat(revisions.Keys).ToHashSet();
+        foreach (var window in windows)
+        {
+            var hourId = RatableHour.IdFor(window);
+            if (!hours.TryGetValue(hourId, out var hour))
+            {
+                hours[hourId] = hour = RatableHour.For(window);
+            }
+
+            hour.Add(window);
+            var revisionId = RevisionIdOf(window);
+            if (!revisions.ContainsKey(revisionId))
+            {
+                revisions[revisionId] = new UsageRevision { Id = revisionId, TenantId = window.TenantId, Period = BillingPeriod.Of(window.WindowStart) };
+            }
+        }
+
+        foreach (var revision in revisions.Values)
+        {
+            revision.Revision++;
+        }
+
+        Write(session, hours.Values, h => stored.Contains(h.Id));
+        Write(session, revisions.Values, r => stored.Contains(r.Id));
+    }
+
+    private static string RevisionIdOf(MeteredWindow window) => UsageRevision.IdFor(window.TenantId, BillingPeriod.Of(window.WindowStart));
+
+    // Insert fails on a document another transaction created meanwhile; Update on one it changed.
+    private static void Write<T>(IDocumentSession session, IEnumerable<T> documents, Func<T, bool> existed)
+        where T : notnull
+    {
+        foreach (var document in documents)
+        {
+            if (existed(document))
+            {
+                session.Update(document);
+            }
+            else
+            {
+                session.Insert(document);
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+using Npgsql;
+
+namespace Billing.ServiceDefaults.Jobs;
+
+/// <summary>
+/// One run of a job at a time across every host: a PostgreSQL session advisory lock, held on its own
+/// connection until disposed (or until that connection dies with its process).
+/// </summary>
+public sealed class JobLock : IAsyncDisposable
+{
+    private readonly NpgsqlConnection connection;
+
+    private JobLock(NpgsqlConnection connection) => this.connection = connection;
+
+    /// <summary>Waits until no other run holds the lock named <paramref name="name"/>, then holds it.</summary>
+    public static async Task<JobLock> AcquireAsync(string connectionString, string name, CancellationToken cancellationToken)
+    {
+        var connection = new NpgsqlConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand("select pg_advisory_lock(hashtextextended(@name, 0))", connection);
+            command.Parameters.AddWithValue("name", name);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+            return new JobLock(connection);
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Explicitly: a pooled connection's session outlives Dispose, and with it a lock not released.
+        try
+        {
+            await using var command = new NpgsqlCommand("select pg_advisory_unlock_all()", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        finally
+        {
+            await connection.DisposeAsync();
+        }
+    }
+}
