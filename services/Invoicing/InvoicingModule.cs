@@ -42,6 +42,7 @@ public sealed class InvoicingModule : IBillingModule
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
             options.Schema.For<RatingCheckpoint>().Index(c => c.InvoicePeriod);
             options.Schema.For<PriceCheckpoint>();
+            options.Schema.For<ClosedPeriod>();
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
             options.Schema.For<Commitment>().Index(c => c.TenantId);

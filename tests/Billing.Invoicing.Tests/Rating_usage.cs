@@ -1,6 +1,7 @@
 using Billing.Contracts;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
+using Billing.Ledger.Usage;
 using Billing.ServiceDefaults.Pricing;
 using FsCheck;
 using FsCheck.Xunit;
@@ -171,5 +172,36 @@ public sealed class Rating_usage
         var usage = Usage(seed);
         var once = Rate(usage, SomeCommitments);
         return once.SequenceEqual(Rate(usage, SomeCommitments)) && once.SequenceEqual(Rate(Enumerable.Reverse(usage), SomeCommitments));
+    }
+
+    [Property(MaxTest = 200)]
+    public bool Rating_a_tenants_hours_gives_the_lines_of_rating_its_windows(int seed)
+    {
+        var random = new Random(seed);
+        var leases = Enumerable.Range(0, random.Next(1, 6)).Select(_ => (Id: Guid.NewGuid(), Sku: random.Next(2) == 0 ? "H100" : "A100", Pricing: (PricingModel)random.Next(3))).ToList();
+        var windows = Enumerable.Range(0, random.Next(1, 120))
+            .Select(_ => leases[random.Next(leases.Count)])
+            .Select(lease => new MeteredWindow(Guid.NewGuid(), lease.Id, "t", lease.Sku, lease.Pricing, November.AddMinutes(random.Next(0, 300)),
+                random.Next(0, 480_000) / 1000m, random.Next(4) == 0 ? random.Next(1, 60_000) / 1000m : 0))
+            .ToList();
+        var spot = new SpotPrices(new Dictionary<string, IReadOnlyList<(DateTimeOffset, decimal)>>
+        {
+            ["H100"] = Enumerable.Range(0, 20).Select(i => (November.AddSeconds(random.Next(0, 18_000)), random.Next(50, 200) / 100m)).OrderBy(c => c.Item1).ToList(),
+        });
+        var hours = new Dictionary<string, RatableHour>();
+        foreach (var window in windows)
+        {
+            var id = RatableHour.IdFor(window);
+            if (!hours.TryGetValue(id, out var hour))
+            {
+                hours[id] = hour = RatableHour.For(window);
+            }
+
+            hour.Add(window);
+        }
+
+        var fromWindows = Rate(windows.Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds, w.UnbilledGpuSeconds)), SomeCommitments, spot: spot);
+        var fromHours = Rate(RatingInputs.MinutesOf(hours.Values)["t"], SomeCommitments, spot: spot);
+        return fromWindows.SequenceEqual(fromHours);
     }
 }

@@ -61,7 +61,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
     }
 
     /// <summary>A tenant's lines for one scope of its invoice, and what they were rated from.</summary>
-    private sealed record Rerated(string TenantId, RatingScope Scope, IReadOnlyList<InvoiceLine> Lines);
+    private sealed record Rerated(string TenantId, RatingScope Scope, IReadOnlyList<InvoiceLine> Lines, RatingCheckpoint Checkpoint);
 
     private async Task<List<Rerated>> RateAsync(IQuerySession session, RatingScope scope, string[] tenantIds, CancellationToken cancellationToken)
     {
@@ -72,7 +72,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         {
             try
             {
-                rated.Add(new Rerated(tenantId, scope, inputs.Lines(tenantId)));
+                rated.Add(new Rerated(tenantId, scope, inputs.Lines(tenantId), scope.CheckpointFor(tenantId, inputs)));
             }
             catch (UnknownSkuException ex)
             {
@@ -111,7 +111,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
 
         foreach (var scope in rerated)
         {
-            session.Store(scope.Scope.CheckpointFor(tenantId));
+            session.Store(scope.Checkpoint);
         }
 
         var lines = Merge(period, current?.Lines ?? [], rerated);

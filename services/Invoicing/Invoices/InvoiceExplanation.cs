@@ -31,11 +31,15 @@ public static class InvoiceExplanation
 
         var line = invoice.Lines[lineNumber - 1];
         var period = line.AdjustsPeriod ?? invoice.Period;
-        var inputs = await RatingInputs.WindowsOfAsync(session, invoice.TenantId, period, http.RequestAborted);
-        var rated = inputs.Pieces(invoice.TenantId).Where(p => p.Sku == line.Sku && p.Charge == line.Charge).OrderBy(p => p.WindowStart).ToList();
-        var pieces = rated.Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount)).ToList();
+        // A line of the invoice's own period shows the windows its rating included, not usage stored since.
+        var rated = line.AdjustsPeriod is null
+            ? (await session.LoadAsync<RatingCheckpoint>(RatingCheckpoint.IdFor(invoice.TenantId, period, period), http.RequestAborted))?.UsageRevision
+            : null;
+        var inputs = await RatingInputs.WindowsOfAsync(session, invoice.TenantId, period, rated, http.RequestAborted);
+        var priced = inputs.Pieces(invoice.TenantId).Where(p => p.Sku == line.Sku && p.Charge == line.Charge).OrderBy(p => p.WindowStart).ToList();
+        var pieces = priced.Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount)).ToList();
         var seconds = pieces.Sum(p => p.GpuSeconds);
-        var amount = Math.Round(RatedPiece.ExactAmountOf(rated), inputs.MinorUnitDigits, MidpointRounding.AwayFromZero);
+        var amount = Math.Round(RatedPiece.ExactAmountOf(priced), inputs.MinorUnitDigits, MidpointRounding.AwayFromZero);
         var basis = line.AdjustsPeriod is null
             ? $"{line.Charge} usage of {line.Sku} in {period}: the line is the sum of these pieces, its amount rounded once."
             : $"Adjustment for {period}: the pieces are {period}'s {line.Charge} usage of {line.Sku} as rated now; the line is what they add to the issued invoice.";

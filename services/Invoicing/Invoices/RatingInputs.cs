@@ -8,11 +8,16 @@ using Marten;
 namespace Billing.Invoicing.Invoices;
 
 /// <summary>What rating a period reads for some tenants: their usage by the minute, their commitments, and the prices in force.</summary>
-public sealed class RatingInputs(string period, ILookup<string, RatableWindow> usage, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot)
+public sealed class RatingInputs(
+    string period, ILookup<string, RatableWindow> usage, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot,
+    IReadOnlyDictionary<string, long>? revisions = null)
 {
     private readonly (DateTimeOffset Start, DateTimeOffset End) bounds = BillingPeriod.Bounds(period);
 
     public int MinorUnitDigits => prices.At(bounds.Start).MinorUnitDigits;
+
+    /// <summary>The usage revision the tenant's inputs show (0: no usage).</summary>
+    public long RevisionOf(string tenantId) => revisions?.GetValueOrDefault(tenantId) ?? 0;
 
     public IReadOnlyList<InvoiceLine> Lines(string tenantId) =>
         Rating.Rate(usage[tenantId], commitments[tenantId], prices, spot, bounds.Start, bounds.End);
@@ -20,21 +25,34 @@ public sealed class RatingInputs(string period, ILookup<string, RatableWindow> u
     public IReadOnlyList<RatedPiece> Pieces(string tenantId) =>
         Rating.Pieces(usage[tenantId], commitments[tenantId], prices, spot, bounds.Start, bounds.End);
 
-    /// <summary>Tenants' usage from their ratable hours: a minute each, all leases of a SKU and pricing model summed.</summary>
-    public static async Task<ILookup<string, RatableWindow>> MinutesAsync(IQuerySession session, string period, string[] tenantIds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Tenants' usage from their ratable hours, read in one statement (one snapshot): the newest
+    /// hour of each tenant gives the revision the read shows.
+    /// </summary>
+    public static async Task<RatingInputs> FromHoursAsync(
+        IQuerySession session, string period, string[] tenantIds, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot,
+        CancellationToken cancellationToken)
     {
         var hours = await session.Query<RatableHour>().Where(h => h.Period == period && h.TenantId.IsOneOf(tenantIds)).ToListAsync(cancellationToken);
-        return hours
-            .SelectMany(h => h.UsedMinutes().Select(m => (h.TenantId, Window: new RatableWindow(null, h.Sku, h.Pricing, m.Start, m.GpuSeconds, m.UnbilledGpuSeconds))))
-            .ToLookup(m => m.TenantId, m => m.Window);
+        var revisions = hours.GroupBy(h => h.TenantId).ToDictionary(g => g.Key, g => g.Max(h => h.Revision));
+        return new RatingInputs(period, MinutesOf(hours), commitments, prices, spot, revisions);
     }
 
-    /// <summary>One tenant's stored windows, each with its usage id: what explaining a line shows.</summary>
-    public static async Task<RatingInputs> WindowsOfAsync(IQuerySession session, string tenantId, string period, CancellationToken cancellationToken)
+    public static ILookup<string, RatableWindow> MinutesOf(IEnumerable<RatableHour> hours) =>
+        hours
+            .SelectMany(h => h.UsedMinutes().Select(m => (h.TenantId, Window: new RatableWindow(null, h.Sku, h.Pricing, m.Start, m.GpuSeconds, m.UnbilledGpuSeconds))))
+            .ToLookup(m => m.TenantId, m => m.Window);
+
+    /// <summary>
+    /// One tenant's stored windows, each with its usage id: what explaining a line shows. With
+    /// <paramref name="upToRevision"/>, only the windows a rating from that revision included.
+    /// </summary>
+    public static async Task<RatingInputs> WindowsOfAsync(IQuerySession session, string tenantId, string period, long? upToRevision, CancellationToken cancellationToken)
     {
         var (start, end) = BillingPeriod.Bounds(period);
+        var upTo = upToRevision ?? long.MaxValue;
         var windows = await session.Query<MeteredWindow>()
-            .Where(w => w.TenantId == tenantId && w.WindowStart >= start && w.WindowStart < end)
+            .Where(w => w.TenantId == tenantId && w.WindowStart >= start && w.WindowStart < end && w.Revision <= upTo)
             .ToListAsync(cancellationToken);
         var commitments = await session.Query<Commitment>()
             .Where(c => c.TenantId == tenantId && c.StartsAt < end && c.EndsAt > start)

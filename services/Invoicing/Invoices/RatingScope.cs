@@ -15,17 +15,15 @@ namespace Billing.Invoicing.Invoices;
 /// </summary>
 public sealed class RatingScope
 {
-    private readonly IReadOnlyDictionary<string, long> revisions;
     private readonly ILookup<string, Commitment> commitments;
     private readonly PriceHistory prices;
     private readonly SpotPrices spot;
 
     private RatingScope(
-        string invoicePeriod, string ratedPeriod, IReadOnlyDictionary<string, long> revisions, ILookup<string, Commitment> commitments,
-        PriceHistory prices, SpotPrices spot, IReadOnlySet<string> changed)
+        string invoicePeriod, string ratedPeriod, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot, IReadOnlySet<string> changed)
     {
         (InvoicePeriod, RatedPeriod, Changed) = (invoicePeriod, ratedPeriod, changed);
-        (this.revisions, this.commitments, this.prices, this.spot) = (revisions, commitments, prices, spot);
+        (this.commitments, this.prices, this.spot) = (commitments, prices, spot);
     }
 
     public string InvoicePeriod { get; }
@@ -36,9 +34,8 @@ public sealed class RatingScope
     public IReadOnlySet<string> Changed { get; }
 
     /// <summary>
-    /// Reads the revisions before any usage: usage stored after this read raises a revision the
-    /// next run sees. <paramref name="prices"/> and <paramref name="spot"/> must have been read
-    /// before too, for the same reason.
+    /// Finds the changed tenants. <paramref name="prices"/> and <paramref name="spot"/> must have
+    /// been read before any usage: a price published after that read is then new to the next run.
     /// </summary>
     public static async Task<RatingScope> LoadAsync(
         IQuerySession session, string invoicePeriod, string ratedPeriod, PriceHistory prices, SpotPrices spot, CancellationToken cancellationToken)
@@ -62,21 +59,21 @@ public sealed class RatingScope
         var commitments = (await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken))
             .ToLookup(c => c.TenantId);
 
-        var changed = revisions.Where(r => !rated.TryGetValue(r.Key, out var seen) || seen.UsageRevision != r.Value).Select(r => r.Key)
+        var changed = revisions.Where(r => !rated.TryGetValue(r.Key, out var seen) || seen.UsageRevision < r.Value).Select(r => r.Key)
             .Concat(commitments.Where(c => !rated.TryGetValue(c.Key, out var seen) || !seen.Commitments.SequenceEqual(IdsOf(c))).Select(c => c.Key))
             .Concat(await RepricedAsync(session, ratedPeriod, pricesSeen, prices, spot, commitments, cancellationToken))
             .ToHashSet();
-        return new RatingScope(invoicePeriod, ratedPeriod, revisions, commitments, prices, spot, changed);
+        return new RatingScope(invoicePeriod, ratedPeriod, commitments, prices, spot, changed);
     }
 
     /// <summary>Rating inputs of some of the changed tenants, from their hours.</summary>
-    public async Task<RatingInputs> InputsAsync(IQuerySession session, string[] tenantIds, CancellationToken cancellationToken) =>
-        new(RatedPeriod, await RatingInputs.MinutesAsync(session, RatedPeriod, tenantIds, cancellationToken), commitments, prices, spot);
+    public Task<RatingInputs> InputsAsync(IQuerySession session, string[] tenantIds, CancellationToken cancellationToken) =>
+        RatingInputs.FromHoursAsync(session, RatedPeriod, tenantIds, commitments, prices, spot, cancellationToken);
 
-    /// <summary>What this scope rated the tenant from; store it with the draft it went into.</summary>
-    public RatingCheckpoint CheckpointFor(string tenantId) =>
+    /// <summary>What the tenant was rated from; store it with the draft its lines went into.</summary>
+    public RatingCheckpoint CheckpointFor(string tenantId, RatingInputs inputs) =>
         new(RatingCheckpoint.IdFor(tenantId, InvoicePeriod, RatedPeriod), tenantId, InvoicePeriod, RatedPeriod,
-            revisions.GetValueOrDefault(tenantId), IdsOf(commitments[tenantId]));
+            inputs.RevisionOf(tenantId), IdsOf(commitments[tenantId]));
 
     /// <summary>The prices this scope rated with; store it once the run's drafts are written.</summary>
     public PriceCheckpoint PricesSeen() =>

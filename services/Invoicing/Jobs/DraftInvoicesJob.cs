@@ -37,24 +37,32 @@ public sealed class DraftInvoicesJob(
             return;
         }
 
-        // The close: a last rating of the previous month, then every draft of it issued. Until all
-        // are issued (a crash midway), each run does both again; once they are, neither.
-        if ((await DraftsOfAsync(previous, cancellationToken)).Count > 0)
-        {
-            await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
-            foreach (var id in await DraftsOfAsync(previous, cancellationToken))
-            {
-                await issuer.IssueAsync(id, cancellationToken);
-            }
-        }
-
+        await CloseAsync(previous, cancellationToken);
         await drafter.DraftAsync(current, adjusting: previous, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<Guid>> DraftsOfAsync(string period, CancellationToken cancellationToken)
+    /// <summary>
+    /// A last rating of the month, then every draft of it issued, then the month marked closed.
+    /// A run that stops midway leaves it unmarked, and the next run does it all again (each step is
+    /// idempotent); once marked, usage of the month goes on the next invoices as adjustments.
+    /// </summary>
+    private async Task CloseAsync(string period, CancellationToken cancellationToken)
     {
-        await using var session = store.QuerySession();
-        return await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
+        await using var session = store.LightweightSession();
+        if (await session.LoadAsync<ClosedPeriod>(period, cancellationToken) is not null)
+        {
+            return;
+        }
+
+        await drafter.DraftAsync(period, adjusting: null, cancellationToken);
+        var drafts = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
             .OrderBy(i => i.TenantId).Select(i => i.Id).ToListAsync(cancellationToken);
+        foreach (var id in drafts)
+        {
+            await issuer.IssueAsync(id, cancellationToken);
+        }
+
+        session.Store(new ClosedPeriod(period, time.GetUtcNow()));
+        await session.SaveChangesAsync(cancellationToken);
     }
 }

@@ -24,6 +24,9 @@ public sealed class RatableHour
 
     public DateTimeOffset HourStart { get; set; }
 
+    /// <summary>The tenant-month's <see cref="UsageRevision"/> when the hour last changed: the newest of a tenant's hours says which revision a read of them shows.</summary>
+    public long Revision { get; set; }
+
     /// <summary>Billed GPU-seconds per minute of the hour.</summary>
     public decimal[] GpuSeconds { get; set; } = new decimal[Minutes];
 

@@ -33,8 +33,7 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
 
         var windows = fresh.Select(usage => new MeteredWindow(
             usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds)).ToList();
-        session.Insert(windows.ToArray());
-        await UsageRollups.AddAsync(session, windows, context.CancellationToken);
+        await UsageRollups.StoreAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
     }

@@ -3,15 +3,16 @@ using Marten;
 
 namespace Billing.Ledger.Usage;
 
-/// <summary>Keeps the ratable hours and usage revisions in step with the windows the ledger stores.</summary>
+/// <summary>Stores new windows with the hours and revisions derived from them, in one transaction.</summary>
 public static class UsageRollups
 {
     /// <summary>
-    /// Adds newly stored windows to their hours and raises each touched tenant-period's revision, in
-    /// the caller's transaction. Both documents are version-checked: two ledgers updating the same
-    /// hour at once fail one transaction (and its retry re-reads), never lose a window.
+    /// Inserts the windows, adds them to their hours and raises each touched tenant-month's revision,
+    /// stamping windows and hours with it, all in the caller's transaction. Hours and revisions are
+    /// version-checked: two ledgers updating one at once fail a transaction (its retry re-reads),
+    /// never lose a window.
     /// </summary>
-    public static async Task AddAsync(IDocumentSession session, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
+    public static async Task StoreAsync(IDocumentSession session, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
     {
         var hours = (await session.LoadManyAsync<RatableHour>(cancellationToken, windows.Select(RatableHour.IdFor).Distinct()))
             .ToDictionary(h => h.Id);
@@ -20,13 +21,6 @@ public static class UsageRollups
         var stored = hours.Keys.Concat(revisions.Keys).ToHashSet();
         foreach (var window in windows)
         {
-            var hourId = RatableHour.IdFor(window);
-            if (!hours.TryGetValue(hourId, out var hour))
-            {
-                hours[hourId] = hour = RatableHour.For(window);
-            }
-
-            hour.Add(window);
             var revisionId = RevisionIdOf(window);
             if (!revisions.ContainsKey(revisionId))
             {
@@ -37,6 +31,20 @@ public static class UsageRollups
         foreach (var revision in revisions.Values)
         {
             revision.Revision++;
+        }
+
+        foreach (var window in windows)
+        {
+            var hourId = RatableHour.IdFor(window);
+            if (!hours.TryGetValue(hourId, out var hour))
+            {
+                hours[hourId] = hour = RatableHour.For(window);
+            }
+
+            var revision = revisions[RevisionIdOf(window)].Revision;
+            hour.Add(window);
+            hour.Revision = revision;
+            session.Insert(window with { Revision = revision });
         }
 
         Write(session, hours.Values, h => stored.Contains(h.Id));

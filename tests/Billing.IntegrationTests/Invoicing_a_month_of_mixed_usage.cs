@@ -1,0 +1,232 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Billing.Contracts;
+using Billing.Contracts.Fleet;
+using CsvHelper;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.IntegrationTests;
+
+/// <summary>
+/// A month's last 40 minutes through the public API on the fake clock: on-demand, spot and reserved
+/// leases under a commitment, a spot price published after the usage it applies to was drafted, the
+/// close, and a late usage event after the invoice was issued. Everything finance reads must agree.
+/// </summary>
+[Collection(PlatformCollection.Name)]
+public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
+{
+    private const string OnDemandSku = "H100-SXM-80GB";
+    private const string ReservedSku = "A100-SXM-80GB";
+    private readonly PlatformClient api = new(platform);
+    private readonly List<(string NodeId, HttpClient Agent, int Gpus)> nodes = [];
+
+    [Fact]
+    public async Task Invoices_focus_reconciliation_verify_explain_and_pdf_agree_after_the_close_and_a_late_event()
+    {
+        // 23:20 on the month's last day: a 5-minute spot tick.
+        var monthEnd = NextMonth(api.Now.AddMinutes(45));
+        var t0 = monthEnd.AddMinutes(-40);
+        platform.Time.SetUtcNow(t0);
+        var (period, nextPeriod) = (Period(t0), Period(monthEnd));
+        var (mixedId, mixed) = await api.TenantAsync("mixed-month");
+        var (earlyId, early) = await api.TenantAsync("early-spot");
+        await PlatformClient.ReadAsync(
+            await mixed.PostAsJsonAsync("/v1/commitments", new { sku = ReservedSku, gpuCount = 1, startsOn = t0.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), months = 1 }),
+            HttpStatusCode.Created);
+        var onDemandNode = await NodeAsync(OnDemandSku, 1);
+        await NodeAsync(Platform.SpotSku, 3);
+        await NodeAsync(ReservedSku, 2);
+        await KeepAliveAsync(TimeSpan.FromSeconds(15));
+        await RunJobAsync("fleet-spot-prices");
+
+        var onDemand = await LeaseAsync(mixed, OnDemandSku, 1, "OnDemand");
+        var spot = await LeaseAsync(mixed, Platform.SpotSku, 2, "Spot");
+        var reserved = await LeaseAsync(mixed, ReservedSku, 2, "Reserved");
+        var earlySpot = await LeaseAsync(early, Platform.SpotSku, 1, "Spot");
+        await KeepAliveAsync(TimeSpan.FromMinutes(6.25));
+        await PlatformClient.ReadAsync(await early.PostAsync($"/v1/leases/{earlySpot}/end", null), HttpStatusCode.OK);
+        await KeepAliveAsync(TimeSpan.FromSeconds(30));
+        var earlyUsed = await SettledAsync(early, earlySpot);
+        Assert.Equal(earlyUsed, await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(early, t0, monthEnd), earlyUsed));
+        await RunJobAsync("invoicing-draft");
+        var drafted = SpotLine(await InvoiceAsync(early, period));
+
+        // At 23:28 the spot job prices the 23:25 tick (the pool two-thirds busy: the price rises); two
+        // of the early tenant's minutes, already drafted, take the new price.
+        await KeepAliveAsync(TimeSpan.FromMinutes(1));
+        await RunJobAsync("fleet-spot-prices");
+        var spotPrices = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/prices/spot/{Platform.SpotSku}"), HttpStatusCode.OK);
+        Assert.Equal(t0.AddMinutes(5), spotPrices.EnumerateArray().Last().GetProperty("effectiveAt").GetDateTimeOffset());
+        await RunJobAsync("invoicing-draft");
+        var repriced = SpotLine(await InvoiceAsync(early, period));
+
+        await KeepAliveAsync(TimeSpan.FromMinutes(4));
+        foreach (var lease in new[] { onDemand, spot, reserved })
+        {
+            await PlatformClient.ReadAsync(await mixed.PostAsync($"/v1/leases/{lease}/end", null), HttpStatusCode.OK);
+        }
+
+        await KeepAliveAsync(TimeSpan.FromSeconds(30));
+        var used = new Dictionary<Guid, decimal>();
+        foreach (var lease in new[] { onDemand, spot, reserved })
+        {
+            used[lease] = await SettledAsync(mixed, lease);
+        }
+
+        Assert.Equal(used.Values.Sum(), await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum()));
+
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
+        await RunJobAsync("invoicing-draft");
+        var issued = await InvoiceAsync(mixed, period);
+        var earlyIssued = await InvoiceAsync(early, period);
+        var late = new UsageRecorded(Guid.NewGuid(), onDemand, mixedId, onDemandNode, OnDemandSku, PricingModel.OnDemand, t0.AddMinutes(11), 36m, api.Now);
+        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
+        await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum() + 36m);
+        await RunJobAsync("invoicing-draft");
+
+        // The spot price published after the draft reached it (the unit price is the weighted average of both prices).
+        Assert.NotEqual(drafted.GetProperty("unitPrice").GetDecimal(), repriced.GetProperty("unitPrice").GetDecimal());
+        Assert.Equal(repriced.GetRawText(), SpotLine(earlyIssued).GetRawText());
+
+        // The issued invoice: a line per SKU and charge, each usage line exactly the leases' metered seconds.
+        Assert.Equal(issued.GetRawText(), (await InvoiceAsync(mixed, period)).GetRawText());
+        Assert.Equal("Issued", issued.GetProperty("status").GetString());
+        var lines = issued.GetProperty("lines").EnumerateArray().ToDictionary(l => l.GetProperty("charge").GetString()!);
+        Assert.Equal(["Commitment", "OnDemand", "ReservedCovered", "ReservedOverage", "Spot"], lines.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(used[onDemand], Seconds(lines["OnDemand"]));
+        Assert.Equal(used[spot], Seconds(lines["Spot"]));
+        Assert.Equal(used[reserved], Seconds(lines["ReservedCovered"]) + Seconds(lines["ReservedOverage"]));
+        Assert.Equal(0m, lines["ReservedCovered"].GetProperty("amount").GetDecimal());
+        Assert.Equal((24m, 23.76m), (lines["Commitment"].GetProperty("quantityGpuHours").GetDecimal(), lines["Commitment"].GetProperty("amount").GetDecimal()));
+        Assert.Equal(issued.GetProperty("total").GetDecimal(), lines.Values.Sum(l => l.GetProperty("amount").GetDecimal()));
+
+        // The late event: an adjustment on next month's draft, naming the issued month.
+        var adjustment = Assert.Single((await InvoiceAsync(mixed, nextPeriod)).GetProperty("lines").EnumerateArray(), l => l.TryGetProperty("adjustsPeriod", out var p) && p.GetString() == period);
+        Assert.Equal(("OnDemand", 36m), (adjustment.GetProperty("charge").GetString(), Seconds(adjustment)));
+
+        // Verify from the streams, reconcile, explain every line.
+        foreach (var invoice in new[] { issued, earlyIssued })
+        {
+            var verified = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoice.GetProperty("invoiceId").GetGuid()}/verify", null), HttpStatusCode.OK);
+            Assert.True(verified.GetProperty("equal").GetBoolean(), verified.GetRawText());
+        }
+
+        var reconciliation = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation?period={period}"), HttpStatusCode.OK);
+        var rows = reconciliation.GetProperty("tenants").EnumerateArray().ToDictionary(t => t.GetProperty("tenantId").GetString()!);
+        Assert.Equal(Enumerable.Repeat(used.Values.Sum() + 36m, 3), Reconciled(rows[mixedId]));
+        Assert.Equal(Enumerable.Repeat(earlyUsed, 3), Reconciled(rows[earlyId]));
+        for (var n = 1; n <= lines.Count; n++)
+        {
+            var explained = await PlatformClient.ReadAsync(await mixed.GetAsync($"/v1/invoices/{issued.GetProperty("invoiceId").GetGuid()}/lines/{n}/explain"), HttpStatusCode.OK);
+            Assert.True(explained.GetProperty("sumsToLine").GetBoolean(), explained.GetRawText());
+        }
+
+        // FOCUS: the issued invoice's rows cost unit price × quantity and add up to its total; next month's shows the adjustment.
+        var number = issued.GetProperty("number").GetString()!;
+        var focus = (await FocusAsync(period)).Where(r => r["InvoiceId"] == number).ToList();
+        Assert.Equal(lines.Count, focus.Count);
+        Assert.All(focus, r => Assert.Equal(Money(r["BilledCost"]), Money(r["ListUnitPrice"]) * Money(r["PricingQuantity"])));
+        Assert.Equal(issued.GetProperty("total").GetDecimal(), focus.Sum(r => Money(r["BilledCost"])));
+        Assert.Equal(["Purchase", "Usage"], focus.Select(r => r["ChargeCategory"]).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["Committed", "Dynamic", "Standard"], focus.Select(r => r["PricingCategory"]).Distinct().Order(StringComparer.Ordinal));
+        Assert.Contains(await FocusAsync(nextPeriod), r => r["BillingAccountId"] == mixedId && r["ChargeCategory"] == "Adjustment" && Money(r["x_GpuSeconds"]) == 36m);
+
+        // The PDF is a real document: its text holds the number, every line's amount and the total.
+        var text = await PdfTextAsync(mixed, issued.GetProperty("invoiceId").GetGuid());
+        Assert.Contains(number, text);
+        Assert.All(lines.Values, l => Assert.Contains(l.GetProperty("amount").GetDecimal().ToString(CultureInfo.InvariantCulture), text));
+        Assert.Contains(issued.GetProperty("total").GetDecimal().ToString(CultureInfo.InvariantCulture), text);
+    }
+
+    private static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+
+    private static string Period(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+
+    private static decimal Seconds(JsonElement line) => line.GetProperty("gpuSeconds").GetDecimal();
+
+    private static decimal Money(string value) => decimal.Parse(value, NumberStyles.Number, CultureInfo.InvariantCulture);
+
+    private static IEnumerable<decimal> Reconciled(JsonElement row) =>
+        [row.GetProperty("meteredGpuSeconds").GetDecimal(), row.GetProperty("ratedGpuSeconds").GetDecimal(), row.GetProperty("invoicedGpuSeconds").GetDecimal()];
+
+    private static JsonElement SpotLine(JsonElement invoice) => invoice.GetProperty("lines").EnumerateArray().Single(l => l.GetProperty("charge").GetString() == "Spot");
+
+    private async Task<string> NodeAsync(string sku, int gpus)
+    {
+        var (nodeId, agent) = await api.NodeAsync(sku, gpus);
+        nodes.Add((nodeId, agent, gpus));
+        return nodeId;
+    }
+
+    private async Task KeepAliveAsync(TimeSpan span)
+    {
+        for (var passed = TimeSpan.Zero; passed < span; passed += TimeSpan.FromSeconds(15))
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            foreach (var (nodeId, agent, gpus) in nodes)
+            {
+                Assert.Equal(HttpStatusCode.Accepted, (await api.HeartbeatAsync(agent, nodeId, gpus)).StatusCode);
+            }
+        }
+    }
+
+    private static async Task<Guid> LeaseAsync(HttpClient tenant, string sku, int gpus, string pricing) =>
+        (await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", new { sku, gpuCount = gpus, pricing }), HttpStatusCode.Created)).GetProperty("leaseId").GetGuid();
+
+    private static async Task<decimal> SettledAsync(HttpClient tenant, Guid leaseId)
+    {
+        async Task<JsonElement> Read() => await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
+        Assert.True(await PlatformClient.EventuallyAsync(async () => (await Read()).GetProperty("settled").GetBoolean(), true), $"lease {leaseId} did not settle");
+        return (await Read()).GetProperty("gpuSeconds").GetDecimal();
+    }
+
+    private async Task RunJobAsync(string jobId) => await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/jobs/{jobId}/run", null), HttpStatusCode.OK);
+
+    private static async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
+        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={PlatformClient.Rfc3339(from)}&to={PlatformClient.Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
+            .GetProperty("totalGpuSeconds").GetDecimal();
+
+    private static async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) =>
+        Assert.Single((await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray());
+
+    private async Task<List<Dictionary<string, string>>> FocusAsync(string period)
+    {
+        using var reader = new StringReader(await (await api.Ops.GetAsync($"/v1/exports/focus?period={period}")).Content.ReadAsStringAsync());
+        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
+        await csv.ReadAsync();
+        csv.ReadHeader();
+        var rows = new List<Dictionary<string, string>>();
+        while (await csv.ReadAsync())
+        {
+            rows.Add(csv.HeaderRecord!.ToDictionary(name => name, name => csv.GetField(name)!));
+        }
+
+        return rows;
+    }
+
+    /// <summary>The invoice's PDF as text, through pdftotext (poppler-utils; infra/tools.sh installs it).</summary>
+    private static async Task<string> PdfTextAsync(HttpClient tenant, Guid invoiceId)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"/v1/invoices/{invoiceId}");
+        request.Headers.Accept.ParseAdd("application/pdf");
+        var pdf = await (await tenant.SendAsync(request)).Content.ReadAsByteArrayAsync();
+        var path = Path.Combine(Path.GetTempPath(), $"{invoiceId}.pdf");
+        await File.WriteAllBytesAsync(path, pdf);
+        try
+        {
+            using var process = Process.Start(new ProcessStartInfo("pdftotext", ["-layout", path, "-"]) { RedirectStandardOutput = true })!;
+            var text = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync();
+            Assert.Equal(0, process.ExitCode);
+            return text;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
