@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
+using Billing.Invoicing.Invoices;
+using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -85,5 +87,37 @@ public sealed class Closing_a_month(Platform platform)
         var numbers = all.EnumerateArray().Select(i => i.GetProperty("number").GetString()!).Where(n => n.StartsWith($"INV-{monthEnd.Year}-", StringComparison.Ordinal))
             .Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
         Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+    }
+
+    [Fact]
+    public async Task Racing_issuers_give_each_draft_exactly_one_number_and_skip_none()
+    {
+        // The job takes turns on a lock; the issuer must hold on its own when callers race it anyway.
+        var store = platform.Services.GetRequiredService<IDocumentStore>();
+        var issuer = platform.Services.GetRequiredService<InvoiceIssuer>();
+        var period = api.Now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var drafts = Enumerable.Range(0, 6).Select(i => Invoice.IdFor($"racing-{Guid.NewGuid():N}", period)).ToList();
+        await using (var session = store.LightweightSession())
+        {
+            foreach (var id in drafts)
+            {
+                var line = new InvoiceLine("H100-SXM-80GB", Charge.OnDemand, PricingModel.OnDemand, 3600m, 1m, 2.49m, 2.49m);
+                session.Events.StartStream<Invoice>(id, new InvoiceDrafted(id, $"tenant-of-{id:N}", period, "USD", [line], 2.49m, api.Now));
+            }
+
+            await session.SaveChangesAsync();
+        }
+
+        var numbers = await Task.WhenAll(drafts.SelectMany(id => Enumerable.Repeat(id, 3)).Select(id => Task.Run(() => issuer.IssueAsync(id, CancellationToken.None))));
+
+        var byInvoice = drafts.Select((id, i) => numbers.Skip(i * 3).Take(3).Distinct().ToList()).ToList();
+        Assert.All(byInvoice, n => Assert.Single(n));
+        var sequences = byInvoice.Select(n => int.Parse(n[0]![^6..], CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(Enumerable.Range(sequences[0], drafts.Count), sequences);
+        await using var query = store.QuerySession();
+        var year = $"INV-{api.Now.Year}-";
+        var all = (await query.Query<Invoice>().Where(i => i.Status == InvoiceStatus.Issued).ToListAsync())
+            .Select(i => i.Number!).Where(n => n.StartsWith(year, StringComparison.Ordinal)).Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
+        Assert.Equal(Enumerable.Range(1, all.Count), all);
     }
 }
