@@ -4,10 +4,14 @@ using Npgsql;
 
 namespace Billing.ServiceDefaults;
 
-/// <summary>Recognises a lost optimistic-concurrency race on a Marten append: another writer got there first.</summary>
+/// <summary>Recognises a lost race on a Marten write: another writer got there first (or the two deadlocked).</summary>
 public static class WriteConflicts
 {
     public static bool IsConflict(Exception exception) =>
         exception is ConcurrencyException or ExistingStreamIdCollisionException
-        || (exception.InnerException ?? exception) is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+        || (exception is AggregateException many && many.InnerExceptions.All(IsConflict))
+        || (exception.InnerException ?? exception) is PostgresException
+        {
+            SqlState: PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.SerializationFailure,
+        };
 }

@@ -17,7 +17,7 @@ public static class BenchmarkProgram
               leases placed per second on one silo (SkuPoolGrain.Place + LeaseGrain.Start)
           metering  [--nodes 200] [--gpus 8] [--minutes 60] [--concurrency 64]
               heartbeats/s through the node grains, usage records/s stored in Marten
-          month-close [--tenants 10000] [--leases 100000] [--windows-per-lease 6]
+          month-close [--tenants 10000] [--leases 100000] [--windows-per-lease 6] [--late-tenants 100]
               a month of usage bulk-inserted into the ledger, then the invoicing-draft job closes it once:
               seconds to rate, draft and issue every tenant's invoice, gapless numbers, peak memory
         """;

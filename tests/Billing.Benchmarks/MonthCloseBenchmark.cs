@@ -36,7 +36,7 @@ namespace Billing.Benchmarks;
 /// </remarks>
 public static class MonthCloseBenchmark
 {
-    public static readonly string[] OptionNames = ["tenants", "leases", "windows-per-lease"];
+    public static readonly string[] OptionNames = ["tenants", "leases", "windows-per-lease", "late-tenants"];
 
     private const int Seed = 20_260_101;
     private const int InsertChunk = 100_000;
@@ -217,8 +217,37 @@ public static class MonthCloseBenchmark
 
         var ok = await VerifyAsync(host, period, closeAt.Year, invoicesExpected, generated.GpuSeconds, stop);
         await PrintBreakdownAsync(host, period, prices, closeAt.Year, stop);
+        ok &= await LateUsageRunAsync(host, job, period, options.Get("late-tenants", 100), stop);
         host.Log.Print();
         return ok;
+    }
+
+    /// <summary>
+    /// After the close: a late window for some tenants, stored the ledger's way, then one more job
+    /// run, timed. A run's cost should follow the tenants that changed, not the month's size.
+    /// </summary>
+    private static async Task<bool> LateUsageRunAsync(BenchHost host, IBillingJob job, string period, int lateTenants, CancellationToken stop)
+    {
+        var (_, end) = BillingPeriod.Bounds(period);
+        await using (var session = host.Store.LightweightSession())
+        {
+            var windows = Enumerable.Range(1, lateTenants)
+                .Select(i => new MeteredWindow(Guid.NewGuid(), Guid.NewGuid(), $"bench-tenant-{i:D6}", "H100-SXM-80GB", PricingModel.OnDemand, end.AddMinutes(-1), 36m))
+                .ToList();
+            await UsageRollups.StoreAsync(session, windows, stop);
+            await session.SaveChangesAsync(stop);
+        }
+
+        var began = Stopwatch.GetTimestamp();
+        await job.RunAsync(stop);
+        var took = Stopwatch.GetElapsedTime(began);
+        await using var query = host.Store.QuerySession();
+        var next = BillingPeriod.Of(end);
+        var adjusted = (await query.Query<Invoice>().Where(i => i.Period == next).ToListAsync(stop))
+            .Count(i => i.Lines.Any(l => l.AdjustsPeriod == period && l.GpuSeconds == 36m));
+        Console.WriteLine($"late usage run:      {took.TotalSeconds:0.00} s for the next job run after {lateTenants} tenants got a late window " +
+            $"(of {period}, issued): {adjusted} adjustment drafts of {next} -> {(adjusted == lateTenants ? "OK" : "MISMATCH")}");
+        return adjusted == lateTenants;
     }
 
     private static string Mib(long bytes) => $"{bytes / (1024.0 * 1024.0):0} MiB";

@@ -34,7 +34,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         var own = await RatingScope.LoadAsync(query, period, period, prices, spot, cancellationToken);
         var late = adjusting is null ? null : await RatingScope.LoadAsync(query, period, adjusting, prices, spot, cancellationToken);
         var currency = prices.At(BillingPeriod.Bounds(period).Start).Currency;
-        var changed = 0;
+        var (changed, handled) = (0, 0);
         foreach (var tenantIds in own.Changed.Union(late?.Changed ?? Enumerable.Empty<string>()).Order(StringComparer.Ordinal).Chunk(TenantsPerRead))
         {
             var rerated = await RateAsync(query, own, tenantIds, cancellationToken);
@@ -45,8 +45,17 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
 
             foreach (var tenant in rerated.GroupBy(r => r.TenantId))
             {
-                changed += await DraftTenantAsync(tenant.Key, period, currency, tenant.ToList(), cancellationToken) ? 1 : 0;
+                var outcome = await DraftTenantAsync(tenant.Key, period, currency, tenant.ToList(), cancellationToken);
+                changed += outcome == Outcome.Drafted ? 1 : 0;
+                handled += outcome == Outcome.Conflict ? 0 : tenant.Count();
             }
+        }
+
+        // The prices count as seen only once every changed tenant was rated and stored: a tenant left
+        // out (unrateable, or a lost race) must still be found by the price change next run.
+        if (handled < own.Changed.Count + (late?.Changed.Count ?? 0))
+        {
+            return changed;
         }
 
         await using var session = store.LightweightSession();
@@ -58,6 +67,14 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
 
         await session.SaveChangesAsync(cancellationToken);
         return changed;
+    }
+
+    private enum Outcome
+    {
+        Drafted,
+        Unchanged,
+        Issued,
+        Conflict,
     }
 
     /// <summary>A tenant's lines for one scope of its invoice, and what they were rated from.</summary>
@@ -97,7 +114,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
             .Select(r => r with { Lines = Rating.Adjustments(r.Lines, invoices.GetValueOrDefault(r.TenantId)?.Lines ?? [], scope.RatedPeriod) });
     }
 
-    private async Task<bool> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<Rerated> rerated, CancellationToken cancellationToken)
+    private async Task<Outcome> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<Rerated> rerated, CancellationToken cancellationToken)
     {
         var id = Invoice.IdFor(tenantId, period);
         await using var session = store.LightweightSession();
@@ -106,7 +123,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         if (current is not null and not { Status: InvoiceStatus.Draft })
         {
             // Issued: its checkpoint stays what its lines were rated from, the baseline of later adjustments.
-            return false;
+            return Outcome.Issued;
         }
 
         foreach (var scope in rerated)
@@ -128,12 +145,12 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         try
         {
             await session.SaveChangesAsync(cancellationToken);
-            return draft;
+            return draft ? Outcome.Drafted : Outcome.Unchanged;
         }
         catch (Exception ex) when (WriteConflicts.IsConflict(ex))
         {
             // Issued (or drafted) meanwhile; without the checkpoint, the next run rates the tenant again.
-            return false;
+            return Outcome.Conflict;
         }
     }
 

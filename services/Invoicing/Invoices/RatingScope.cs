@@ -91,8 +91,10 @@ public sealed class RatingScope
         IQuerySession session, string period, PriceCheckpoint? seen, PriceHistory prices, SpotPrices spot, ILookup<string, Commitment> commitments,
         CancellationToken cancellationToken)
     {
+        // A price taking effect after the period ends prices nothing in it.
+        var end = BillingPeriod.Bounds(period).End;
         var tenants = new List<string>();
-        if (NewSince(prices.Versions.Select(v => v.EffectiveAt).ToList(), seen?.BookVersions ?? 0) is { } bookFrom)
+        if (NewSince(prices.Versions.Select(v => v.EffectiveAt).ToList(), seen?.BookVersions ?? 0) is { } bookFrom && bookFrom < end)
         {
             // A commitment line is priced by the book, whether used or not.
             tenants.AddRange(await TenantsWithUsageAsync(session, period, bookFrom, spotSku: null, cancellationToken));
@@ -101,7 +103,7 @@ public sealed class RatingScope
 
         foreach (var sku in spot.Skus)
         {
-            if (NewSince(spot.EffectiveTimes(sku), seen?.SpotChanges.GetValueOrDefault(sku) ?? 0) is { } spotFrom)
+            if (NewSince(spot.EffectiveTimes(sku), seen?.SpotChanges.GetValueOrDefault(sku) ?? 0) is { } spotFrom && spotFrom < end)
             {
                 tenants.AddRange(await TenantsWithUsageAsync(session, period, spotFrom, sku, cancellationToken));
             }

@@ -30,15 +30,25 @@ public sealed class DraftInvoicesJob(
         var now = time.GetUtcNow();
         var current = BillingPeriod.Of(now);
         var previous = BillingPeriod.Of(now.AddMonths(-1));
-        if (now < BillingPeriod.Bounds(previous).End + options.Value.FinalizationGrace)
+        if (!await IsClosedAsync(previous, cancellationToken))
         {
-            await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
-            await drafter.DraftAsync(current, adjusting: null, cancellationToken);
-            return;
+            if (now < BillingPeriod.Bounds(previous).End + options.Value.FinalizationGrace)
+            {
+                await drafter.DraftAsync(previous, adjusting: null, cancellationToken);
+                await drafter.DraftAsync(current, adjusting: null, cancellationToken);
+                return;
+            }
+
+            await CloseAsync(previous, cancellationToken);
         }
 
-        await CloseAsync(previous, cancellationToken);
         await drafter.DraftAsync(current, adjusting: previous, cancellationToken);
+    }
+
+    private async Task<bool> IsClosedAsync(string period, CancellationToken cancellationToken)
+    {
+        await using var session = store.QuerySession();
+        return await session.LoadAsync<ClosedPeriod>(period, cancellationToken) is not null;
     }
 
     /// <summary>
@@ -49,11 +59,6 @@ public sealed class DraftInvoicesJob(
     private async Task CloseAsync(string period, CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
-        if (await session.LoadAsync<ClosedPeriod>(period, cancellationToken) is not null)
-        {
-            return;
-        }
-
         await drafter.DraftAsync(period, adjusting: null, cancellationToken);
         var drafts = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
             .OrderBy(i => i.TenantId).Select(i => i.Id).ToListAsync(cancellationToken);

@@ -1,4 +1,5 @@
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
 using Marten;
 using MassTransit;
 
@@ -43,6 +44,8 @@ public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatch
 {
     public const int MessagesPerTransaction = 50;
 
+    private const int ConflictRetries = 1000;
+
     /// <summary>One transaction at a time: concurrent appends to one lease stream would only collide and retry.</summary>
     public UsageBatchConsumerDefinition()
     {
@@ -54,6 +57,14 @@ public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatch
     {
         endpointConfigurator.PrefetchCount = MessagesPerTransaction * 2;
         endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
+
+        // A race lost to another ledger (same lease stream, hour or tenant-month) is retried until it
+        // wins: giving up would park metered usage in the error queue.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<Exception>(WriteConflicts.IsConflict);
+            r.Exponential(ConflictRetries, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(50));
+        });
         consumerConfigurator.Options<BatchOptions>(o => o
             .SetMessageLimit(MessagesPerTransaction)
             .SetTimeLimit(TimeSpan.FromMilliseconds(20))

@@ -9,8 +9,8 @@ public static class UsageRollups
     /// <summary>
     /// Inserts the windows, adds them to their hours and raises each touched tenant-month's revision,
     /// stamping windows and hours with it, all in the caller's transaction. Hours and revisions are
-    /// version-checked: two ledgers updating one at once fail a transaction (its retry re-reads),
-    /// never lose a window.
+    /// version-checked: two ledgers updating one at once fail one transaction, whose retry re-reads;
+    /// no window is lost or counted twice.
     /// </summary>
     public static async Task StoreAsync(IDocumentSession session, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
     {
@@ -47,8 +47,9 @@ public static class UsageRollups
             session.Insert(window with { Revision = revision });
         }
 
-        Write(session, hours.Values, h => stored.Contains(h.Id));
-        Write(session, revisions.Values, r => stored.Contains(r.Id));
+        // One order for every transaction, so two of them wait for each other rather than deadlock.
+        Write(session, hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal), h => stored.Contains(h.Id));
+        Write(session, revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal), r => stored.Contains(r.Id));
     }
 
     private static string RevisionIdOf(MeteredWindow window) => UsageRevision.IdFor(window.TenantId, BillingPeriod.Of(window.WindowStart));

@@ -19,7 +19,8 @@ public sealed class JobLock : IAsyncDisposable
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await using var command = new NpgsqlCommand("select pg_advisory_lock(hashtextextended(@name, 0))", connection);
+            // No command timeout: waiting for the run before this one to finish is the point.
+            await using var command = new NpgsqlCommand("select pg_advisory_lock(hashtextextended(@name, 0))", connection) { CommandTimeout = 0 };
             command.Parameters.AddWithValue("name", name);
             await command.ExecuteNonQueryAsync(cancellationToken);
             return new JobLock(connection);
