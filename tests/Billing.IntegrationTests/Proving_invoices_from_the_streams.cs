@@ -1,5 +1,8 @@
 using System.Globalization;
 using System.Net;
+using Billing.Ledger.Usage;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.IntegrationTests;
 
@@ -47,6 +50,44 @@ public sealed class Proving_invoices_from_the_streams(Platform platform)
         Assert.Contains("usage_recorded", types);
         Assert.Contains("lease_ended", types);
     }
+
+    [Fact]
+    public async Task Lost_usage_documents_are_rebuilt_from_the_streams_and_the_invoice_comes_out_the_same()
+    {
+        var (tenantId, tenant, _, start) = await api.RunLeaseAsync();
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
+        var period = start.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var drafted = (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray().Single();
+        var invoiceId = drafted.GetProperty("invoiceId").GetGuid();
+        await using (var session = platform.Services.GetRequiredService<IDocumentStore>().LightweightSession())
+        {
+            session.DeleteWhere<MeteredWindow>(w => w.TenantId == tenantId);
+            session.DeleteWhere<RatableHour>(h => h.TenantId == tenantId);
+            await session.SaveChangesAsync();
+        }
+
+        var damaged = await ReconciledAsync(tenantId, period);
+        var rebuilt = await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/projections/ratable-usage/rebuild", null), HttpStatusCode.OK);
+        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
+        var redrafted = (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray().Single();
+        var verified = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
+        var explained = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}/lines/1/explain"), HttpStatusCode.OK);
+        await using var query = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var hours = await query.Query<RatableHour>().Where(h => h.TenantId == tenantId).ToListAsync();
+
+        Assert.Equal(2355m, hours.Sum(h => h.GpuSeconds.Sum()));
+        Assert.Equal((0m, 2355m), (damaged.GetProperty("meteredGpuSeconds").GetDecimal(), damaged.GetProperty("ratedGpuSeconds").GetDecimal()));
+        Assert.True(rebuilt.GetProperty("windows").GetInt64() >= 40);
+        Assert.Equal(drafted.GetProperty("lines").GetRawText(), redrafted.GetProperty("lines").GetRawText());
+        Assert.True((await ReconciledAsync(tenantId, period)).GetProperty("equal").GetBoolean());
+        Assert.True(verified.GetProperty("equal").GetBoolean(), verified.GetRawText());
+        Assert.True(explained.GetProperty("sumsToLine").GetBoolean(), explained.GetRawText());
+    }
+
+    private async Task<System.Text.Json.JsonElement> ReconciledAsync(string tenantId, string period) =>
+        (await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation?period={period}"), HttpStatusCode.OK))
+            .GetProperty("tenants").EnumerateArray().Single(t => t.GetProperty("tenantId").GetString() == tenantId);
 
     [Fact]
     public async Task Finance_pulls_an_invoice_as_csv_and_pdf_and_the_period_as_focus()

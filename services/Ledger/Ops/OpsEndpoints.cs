@@ -78,12 +78,21 @@ public static class OpsEndpoints
             : Results.Ok(events.Select(e => new StoredEvent(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
     }
 
-    /// <summary>Pauses the running daemon, rebuilds with a dedicated one, then resumes every projection.</summary>
+    /// <summary>
+    /// The ledger's usage documents are rebuilt tenant-month by tenant-month while usage flows; a
+    /// Marten projection by pausing the running daemon, rebuilding with a dedicated one, then
+    /// resuming every projection.
+    /// </summary>
     private static async Task<IResult> RebuildAsync(string name, IProjectionCoordinator coordinator, IDocumentStore store, HttpContext http)
     {
+        if (name == RatableUsageRebuild.Name)
+        {
+            return Results.Ok(await RatableUsageRebuild.RunAsync(store, http.RequestAborted));
+        }
+
         if (!Projections.TryGetValue(name, out var projection))
         {
-            return Problems.NotFound($"No projection '{name}'. Known: {string.Join(", ", Projections.Keys)}.");
+            return Problems.NotFound($"No projection '{name}'. Known: {string.Join(", ", Projections.Keys.Append(RatableUsageRebuild.Name))}.");
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();

@@ -52,6 +52,69 @@ public static class UsageRollups
         Write(session, revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal), r => stored.Contains(r.Id));
     }
 
+    /// <summary>
+    /// Replaces a tenant-month's windows and hours with <paramref name="readUsage"/>'s (all of its
+    /// usage, from the event streams) and raises its revision, so every rating of it is redone. A
+    /// window already stored keeps its revision (explanations of earlier ratings stay true). The
+    /// usage is read after the revision: usage the ledger stores after that read changes the
+    /// revision, which then fails this transaction (version-checked), and its retry reads it too.
+    /// </summary>
+    public static async Task ReplaceAsync(
+        IDocumentSession session, string tenantId, string period, Func<CancellationToken, Task<IReadOnlyCollection<MeteredWindow>>> readUsage,
+        CancellationToken cancellationToken)
+    {
+        var revisionId = UsageRevision.IdFor(tenantId, period);
+        var revision = await session.LoadAsync<UsageRevision>(revisionId, cancellationToken);
+        var windows = await readUsage(cancellationToken);
+        var (start, end) = BillingPeriod.Bounds(period);
+        var stored = (await session.Query<MeteredWindow>().Where(w => w.TenantId == tenantId && w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken))
+            .ToDictionary(w => w.Id);
+        var oldHours = (await session.Query<RatableHour>().Where(h => h.TenantId == tenantId && h.Period == period).ToListAsync(cancellationToken))
+            .ToDictionary(h => h.Id);
+        var next = (revision?.Revision ?? 0) + 1;
+        var hours = new Dictionary<string, RatableHour>();
+        foreach (var window in windows)
+        {
+            var hourId = RatableHour.IdFor(window);
+            if (!hours.TryGetValue(hourId, out var hour))
+            {
+                hours[hourId] = hour = RatableHour.For(window);
+                hour.Revision = next;
+            }
+
+            hour.Add(window);
+            session.Store(window with { Revision = stored.GetValueOrDefault(window.Id)?.Revision ?? next });
+        }
+
+        foreach (var orphan in stored.Keys.Except(windows.Select(w => w.Id)))
+        {
+            session.Delete<MeteredWindow>(orphan);
+        }
+
+        foreach (var hour in hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
+        {
+            if (oldHours.Remove(hour.Id, out var old))
+            {
+                (old.GpuSeconds, old.UnbilledGpuSeconds, old.Revision) = (hour.GpuSeconds, hour.UnbilledGpuSeconds, hour.Revision);
+                session.Update(old);
+            }
+            else
+            {
+                session.Insert(hour);
+            }
+        }
+
+        foreach (var orphan in oldHours.Values)
+        {
+            session.Delete(orphan);
+        }
+
+        var existed = revision is not null;
+        revision ??= new UsageRevision { Id = revisionId, TenantId = tenantId, Period = period };
+        revision.Revision = next;
+        Write(session, [revision], _ => existed);
+    }
+
     private static string RevisionIdOf(MeteredWindow window) => UsageRevision.IdFor(window.TenantId, BillingPeriod.Of(window.WindowStart));
 
     // Insert fails on a document another transaction created meanwhile; Update on one it changed.

@@ -9,7 +9,7 @@ public static class ProjectionsCommand
 {
     public static Command Create()
     {
-        var name = new Argument<string>("name") { Description = "The projection's public name, e.g. usage-hours" };
+        var name = new Argument<string>("name") { Description = "The read model: usage-hours or ratable-usage" };
         var rebuild = new Command("rebuild", "Rebuild a projection from the event streams and wait until it is done") { name };
         rebuild.SetGuardedAction(async (parse, ct) =>
         {
