@@ -8,25 +8,35 @@ using Marten;
 namespace Billing.Invoicing.Audit;
 
 /// <summary>
-/// Rates a tenant's period from the event streams alone (usage events of the lease streams,
-/// commitment, price book and spot streams), bypassing every read model: what an invoice must match.
+/// Rates a period from the event streams alone (usage events of the lease streams, commitment,
+/// price book and spot streams), bypassing every read model: what an invoice must match.
 /// </summary>
 public static class InvoiceRecomputation
 {
-    public static async Task<IReadOnlyList<InvoiceLine>> RateAsync(IQuerySession session, string tenantId, string period, CancellationToken cancellationToken)
+    /// <summary>The period's rating inputs from the streams: of one tenant, or (null) of every tenant, read once.</summary>
+    public static async Task<RatingInputs> InputsAsync(IQuerySession session, string period, string? tenantId, CancellationToken cancellationToken)
     {
         var (start, end) = BillingPeriod.Bounds(period);
-        var usage = (await session.Events.QueryRawEventDataOnly<UsageRecorded>()
-                .Where(u => u.TenantId == tenantId && u.WindowStart >= start && u.WindowStart < end)
-                .ToListAsync(cancellationToken))
-            .DistinctBy(u => u.UsageId)
-            .ToList();
-        var commitments = (await session.Events.QueryRawEventDataOnly<CommitmentMade>().Where(c => c.TenantId == tenantId).ToListAsync(cancellationToken))
+        var usageEvents = session.Events.QueryRawEventDataOnly<UsageRecorded>().Where(u => u.WindowStart >= start && u.WindowStart < end);
+        IQueryable<CommitmentMade> commitmentEvents = session.Events.QueryRawEventDataOnly<CommitmentMade>();
+        if (tenantId is not null)
+        {
+            usageEvents = usageEvents.Where(u => u.TenantId == tenantId);
+            commitmentEvents = commitmentEvents.Where(c => c.TenantId == tenantId);
+        }
+
+        var usage = (await usageEvents.ToListAsync(cancellationToken)).DistinctBy(u => u.UsageId).ToList();
+        var commitments = (await commitmentEvents.ToListAsync(cancellationToken))
             .Select(Commitment.Create)
             .Where(c => c.StartsAt < end && c.EndsAt > start);
         var prices = await PriceHistory.LoadAsync(session, cancellationToken);
         var spot = await SpotPriceHistory.LoadAsync(session, usage.Select(u => u.Sku).Distinct(), cancellationToken);
-        return Rating.Rate(usage.Select(u => new RatableWindow(u.UsageId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds, u.UnbilledGpuSeconds)), commitments, prices, spot, start, end);
+        return new RatingInputs(
+            period,
+            usage.ToLookup(u => u.TenantId, u => new RatableWindow(u.UsageId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds, u.UnbilledGpuSeconds)),
+            commitments.ToLookup(c => c.TenantId),
+            prices,
+            spot);
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed class InvoiceVerification(IDocumentStore store)
         var replayed = await session.Events.AggregateStreamAsync<Invoice>(invoiceId, token: cancellationToken);
         var later = await session.Query<Invoice>().Where(i => i.TenantId == stored.TenantId && i.Period.CompareTo(stored.Period) > 0).ToListAsync(cancellationToken);
         var billed = InvoiceRecomputation.BilledFor(stored.Period, stored, later);
-        var recomputed = await InvoiceRecomputation.RateAsync(session, stored.TenantId, stored.Period, cancellationToken);
+        var recomputed = (await InvoiceRecomputation.InputsAsync(session, stored.Period, stored.TenantId, cancellationToken)).Lines(stored.TenantId);
         var differences = Compare(billed, recomputed);
         var storedHash = Hash(stored.Lines, stored.Total);
         var replayedHash = replayed is null ? "" : Hash(replayed.Lines, replayed.Total);

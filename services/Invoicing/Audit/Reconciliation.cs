@@ -20,27 +20,30 @@ public sealed class Reconciliation(IDocumentStore store)
     {
         var (start, end) = BillingPeriod.Bounds(period);
         await using var session = store.QuerySession();
-        var windows = await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken);
-        var invoices = await session.Query<Invoice>().Where(i => i.Period.CompareTo(period) >= 0).ToListAsync(cancellationToken);
-        var tenants = windows.Select(w => w.TenantId).Union(invoices.Where(i => i.Period == period).Select(i => i.TenantId)).Distinct().Order(StringComparer.Ordinal);
+        // Each source read once for the whole period, then grouped by tenant: the report scales with the month, not tenants × month.
+        var metered = (await session.Query<MeteredWindow>().Where(w => w.WindowStart >= start && w.WindowStart < end).ToListAsync(cancellationToken))
+            .GroupBy(w => w.TenantId).ToDictionary(g => g.Key, g => g.Sum(w => w.GpuSeconds));
+        var invoices = (await session.Query<Invoice>().Where(i => i.Period.CompareTo(period) >= 0).ToListAsync(cancellationToken)).ToLookup(i => i.TenantId);
+        var streams = await InvoiceRecomputation.InputsAsync(session, period, tenantId: null, cancellationToken);
+        var tenants = metered.Keys.Union(invoices.Where(g => g.Any(i => i.Period == period)).Select(g => g.Key)).Union(streams.Tenants).Order(StringComparer.Ordinal);
         var rows = new List<TenantReconciliation>();
         foreach (var tenantId in tenants)
         {
-            var metered = windows.Where(w => w.TenantId == tenantId).Sum(w => w.GpuSeconds);
+            var ledger = metered.GetValueOrDefault(tenantId);
             decimal rated;
             try
             {
-                rated = Usage(await InvoiceRecomputation.RateAsync(session, tenantId, period, cancellationToken));
+                rated = Usage(streams.Lines(tenantId));
             }
             catch (Billing.ServiceDefaults.Pricing.UnknownSkuException ex)
             {
-                rows.Add(new TenantReconciliation(tenantId, metered, 0, 0, false, [$"cannot be rated: {ex.Message}"]));
+                rows.Add(new TenantReconciliation(tenantId, ledger, 0, 0, false, [$"cannot be rated: {ex.Message}"]));
                 continue;
             }
 
-            var own = invoices.SingleOrDefault(i => i.TenantId == tenantId && i.Period == period);
-            var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices.Where(i => i.TenantId == tenantId && i.Period != period)));
-            rows.Add(Row(tenantId, metered, rated, invoiced, own));
+            var own = invoices[tenantId].SingleOrDefault(i => i.Period == period);
+            var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices[tenantId].Where(i => i.Period != period)));
+            rows.Add(Row(tenantId, ledger, rated, invoiced, own));
         }
 
         return new ReconciliationReport(period, rows.All(r => r.Equal), rows);

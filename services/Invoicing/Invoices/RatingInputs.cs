@@ -16,6 +16,9 @@ public sealed class RatingInputs(
 
     public int MinorUnitDigits => prices.At(bounds.Start).MinorUnitDigits;
 
+    /// <summary>Every tenant with usage or a commitment in the inputs.</summary>
+    public IEnumerable<string> Tenants => usage.Select(u => u.Key).Union(commitments.Select(c => c.Key));
+
     /// <summary>The usage revision the tenant's inputs show (0: no usage).</summary>
     public long RevisionOf(string tenantId) => revisions?.GetValueOrDefault(tenantId) ?? 0;
 
