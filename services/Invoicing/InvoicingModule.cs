@@ -31,6 +31,7 @@ public sealed class InvoicingModule : IBillingModule
         services.AddSingleton<InvoiceVerification>();
         services.AddSingleton<Reconciliation>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
+        services.AddBillingJob<ReconcileJob>(ReconcileJob.Id, Cron.Hourly(30), JobQueue);
         services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<InvoiceDrafted>();
@@ -43,6 +44,7 @@ public sealed class InvoicingModule : IBillingModule
             options.Schema.For<RatingCheckpoint>().Index(c => c.InvoicePeriod);
             options.Schema.For<PriceCheckpoint>();
             options.Schema.For<ClosedPeriod>();
+            options.Schema.For<ReconciliationRun>().Index(r => r.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
             options.Schema.For<Commitment>().Index(c => c.TenantId);

@@ -119,6 +119,10 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         var rows = reconciliation.GetProperty("tenants").EnumerateArray().ToDictionary(t => t.GetProperty("tenantId").GetString()!);
         Assert.Equal(Enumerable.Repeat(used.Values.Sum() + 36m, 3), Reconciled(rows[mixedId]));
         Assert.Equal(Enumerable.Repeat(earlyUsed, 3), Reconciled(rows[earlyId]));
+        await RunJobAsync("invoicing-reconcile");
+        var run = (await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation/runs?period={period}"), HttpStatusCode.OK)).EnumerateArray().First();
+        Assert.DoesNotContain(run.GetProperty("differences").EnumerateArray(), d => d.GetProperty("tenantId").GetString() is { } id && (id == mixedId || id == earlyId));
+        Assert.True(run.GetProperty("tenants").GetInt32() >= 2);
         for (var n = 1; n <= lines.Count; n++)
         {
             var explained = await PlatformClient.ReadAsync(await mixed.GetAsync($"/v1/invoices/{issued.GetProperty("invoiceId").GetGuid()}/lines/{n}/explain"), HttpStatusCode.OK);

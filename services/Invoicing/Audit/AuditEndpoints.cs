@@ -1,5 +1,6 @@
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -11,12 +12,19 @@ public static class AuditEndpoints
     public static void MapAudit(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/v1/reconciliation", ReconcileAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
+        endpoints.MapGet("/v1/reconciliation/runs", RunsAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
         endpoints.MapPost("/v1/ops/invoices/{invoiceId:guid}/verify", VerifyAsync).RequireAuthorization(Policies.Ops);
     }
 
     private static async Task<IResult> ReconcileAsync(string? period, Reconciliation reconciliation, HttpContext http) =>
         BillingPeriod.IsValid(period)
             ? Results.Ok(await reconciliation.ReportAsync(period!, http.RequestAborted))
+            : Problems.Invalid("'period' is required: a month, YYYY-MM.");
+
+    /// <summary>The scheduled reconciliations of a closed month, newest first.</summary>
+    private static async Task<IResult> RunsAsync(string? period, IQuerySession session, HttpContext http) =>
+        BillingPeriod.IsValid(period)
+            ? Results.Ok(await session.Query<ReconciliationRun>().Where(r => r.Period == period).OrderByDescending(r => r.RanAt).Take(100).ToListAsync(http.RequestAborted))
             : Problems.Invalid("'period' is required: a month, YYYY-MM.");
 
     private static async Task<IResult> VerifyAsync(Guid invoiceId, InvoiceVerification verification, HttpContext http) =>
