@@ -8,7 +8,7 @@ namespace Billing.ServiceDefaults;
 public static class WriteConflicts
 {
     public static bool IsConflict(Exception exception) =>
-        exception is ConcurrencyException or ExistingStreamIdCollisionException
+        exception is ConcurrencyException or ExistingStreamIdCollisionException or DocumentAlreadyExistsException
         || (exception is AggregateException many && many.InnerExceptions.All(IsConflict))
         || (exception.InnerException ?? exception) is PostgresException
         {

@@ -45,6 +45,48 @@ public sealed class Storing_usage_exactly_once(Platform platform)
         await bus.Publish(overlapping);
 
         Assert.Equal((3, 3, 1080.5m), await SettledAsync(leaseId, (3, 3, 1080.5m)));
+        await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var hour = await session.LoadAsync<RatableHour>(RatableHour.IdFor((await session.Query<MeteredWindow>().FirstAsync(w => w.LeaseId == leaseId))));
+        Assert.Equal([480m, 480m, 120.5m], hour!.GpuSeconds.Take(3));
+    }
+
+    [Fact]
+    public async Task Ledgers_racing_on_one_tenant_hour_keep_every_window_in_its_hours_once()
+    {
+        var store = platform.Services.GetRequiredService<IDocumentStore>();
+        var tenantId = $"racing-{Guid.NewGuid():N}";
+        var windows = Enumerable.Range(0, 12)
+            .Select(i => new MeteredWindow(Guid.NewGuid(), Guid.NewGuid(), tenantId, "H100-SXM-80GB", PricingModel.OnDemand, Window.AddMinutes(i % 3), 10m + i))
+            .ToList();
+
+        var conflicts = await Task.WhenAll(windows.Select(w => Task.Run(() => StoreRetryingAsync(store, w))));
+
+        await using var session = store.QuerySession();
+        var hours = await session.Query<RatableHour>().Where(h => h.TenantId == tenantId).ToListAsync();
+        var revision = await session.LoadAsync<UsageRevision>(UsageRevision.IdFor(tenantId, "2026-11"));
+        var stored = await session.Query<MeteredWindow>().Where(w => w.TenantId == tenantId).ToListAsync();
+        Assert.Equal(windows.Sum(w => w.GpuSeconds), hours.Sum(h => h.GpuSeconds.Sum()));
+        Assert.Equal(12, revision!.Revision);
+        Assert.Equal(Enumerable.Range(1, 12).Select(r => (long)r), stored.Select(w => w.Revision).Order());
+        Assert.True(conflicts.Sum() > 0, "the writers never raced; the test proved nothing");
+    }
+
+    /// <summary>What a ledger's transaction does with one window, retried on a lost race as the consumer's retry policy does; returns the races lost.</summary>
+    private static async Task<int> StoreRetryingAsync(IDocumentStore store, MeteredWindow window)
+    {
+        for (var lost = 0; ; lost++)
+        {
+            await using var session = store.LightweightSession();
+            await UsageRollups.StoreAsync(session, [window], CancellationToken.None);
+            try
+            {
+                await session.SaveChangesAsync();
+                return lost;
+            }
+            catch (Exception ex) when (Billing.ServiceDefaults.WriteConflicts.IsConflict(ex))
+            {
+            }
+        }
     }
 
     [Fact]
