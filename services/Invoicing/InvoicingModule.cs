@@ -41,7 +41,7 @@ public sealed class InvoicingModule : IBillingModule
             // A snapshot, so taking the next number reads one document, not every number given this year.
             options.Projections.Snapshot<InvoiceNumberSequence>(SnapshotLifecycle.Inline);
             options.Schema.For<Invoice>().Index(i => i.TenantId).Index(i => i.Period);
-            options.Schema.For<RatingCheckpoint>().Index(c => c.InvoicePeriod);
+            options.Schema.For<RatingCheckpoint>().UseOptimisticConcurrency(true).Index(c => c.InvoicePeriod);
             options.Schema.For<PriceCheckpoint>();
             options.Schema.For<ClosedPeriod>();
             options.Schema.For<ReconciliationRun>().Index(r => r.Period);

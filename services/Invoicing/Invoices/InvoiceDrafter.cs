@@ -126,9 +126,18 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
             return Outcome.Issued;
         }
 
+        // Version-checked, though runs take turns: should two ever overlap (a lock's connection
+        // lost), one fails here rather than leave a checkpoint ahead of the lines it stands for.
         foreach (var scope in rerated)
         {
-            session.Store(scope.Checkpoint);
+            if (await session.LoadAsync<RatingCheckpoint>(scope.Checkpoint.Id, cancellationToken) is null)
+            {
+                session.Insert(scope.Checkpoint);
+            }
+            else
+            {
+                session.Update(scope.Checkpoint);
+            }
         }
 
         var lines = Merge(period, current?.Lines ?? [], rerated);
