@@ -2,7 +2,6 @@ using Billing.Invoicing.Invoices;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Jobs;
 using Marten;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -18,15 +17,12 @@ public sealed class DraftInvoicesJob(
     InvoiceIssuer issuer,
     IDocumentStore store,
     IOptions<InvoicingOptions> options,
-    IConfiguration configuration,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IBillingJob
 {
     public const string Id = "invoicing-draft";
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        // Runs take turns (across hosts too): each rates what changed since the one before it.
-        await using var turn = await JobLock.AcquireAsync(configuration.PostgresConnectionString(), $"{store.Options.DatabaseSchemaName}:{Id}", cancellationToken);
         var now = time.GetUtcNow();
         var current = BillingPeriod.Of(now);
         var previous = BillingPeriod.Of(now.AddMonths(-1));

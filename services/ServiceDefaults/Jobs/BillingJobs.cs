@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Billing.ServiceDefaults.Access;
 
 namespace Billing.ServiceDefaults.Jobs;
@@ -54,22 +55,52 @@ public static class BillingJobs
             recurring.AddOrUpdate<BillingJobRunner>(job.Id, job.Queue, runner => runner.RunAsync(job.Id, CancellationToken.None), job.Cron);
         }
 
-        app.MapPost("/v1/ops/jobs/{jobId}/run", async (string jobId, IServiceProvider services, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
+        app.MapPost("/v1/ops/jobs/{jobId}/run", async (
+            string jobId, IServiceProvider services, BillingJobRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
         {
-            if (services.GetKeyedService<IBillingJob>(jobId) is not { } job)
+            if (services.GetKeyedService<IBillingJob>(jobId) is null)
             {
                 return Problems.NotFound($"No job '{jobId}' in this service.");
             }
 
-            await job.RunAsync(http.RequestAborted);
+            await runner.RunNowAsync(jobId, http.RequestAborted);
             return Results.Ok(new { jobId, ranAt = time.GetUtcNow() });
         }).RequireAuthorization(Policies.Ops);
     }
 }
 
-/// <summary>What Hangfire invokes: the job registered under the id.</summary>
-public sealed class BillingJobRunner(IServiceProvider services)
+/// <summary>
+/// Runs a job by its id, one run at a time across every host (<see cref="JobLock"/>): each run
+/// carries on from the state the one before it left.
+/// </summary>
+public sealed partial class BillingJobRunner(IServiceProvider services, IConfiguration configuration, ILogger<BillingJobRunner> logger)
 {
-    public Task RunAsync(string jobId, CancellationToken cancellationToken) =>
-        services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+    /// <summary>
+    /// What Hangfire invokes. A run still going (on any host) does this one's work, so this one
+    /// stands down rather than hold a worker the other jobs need while it waits.
+    /// </summary>
+    public async Task RunAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var turn = await JobLock.TryAcquireAsync(configuration.PostgresConnectionString(), LockNameOf(jobId), cancellationToken);
+        if (turn is null)
+        {
+            LogStoodDown(logger, jobId);
+            return;
+        }
+
+        await services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+    }
+
+    /// <summary>Ops' "run now": waits for a run in progress, then runs, so the caller sees its effect.</summary>
+    public async Task RunNowAsync(string jobId, CancellationToken cancellationToken)
+    {
+        await using var turn = await JobLock.AcquireAsync(configuration.PostgresConnectionString(), LockNameOf(jobId), cancellationToken);
+        await services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+    }
+
+    /// <summary>The lock a job's runs take turns on: one per job and schema.</summary>
+    public string LockNameOf(string jobId) => $"{configuration["Billing:Schema"] ?? "billing"}:{jobId}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Job {JobId} is already running; this run stands down.")]
+    private static partial void LogStoodDown(ILogger logger, string jobId);
 }

@@ -13,23 +13,36 @@ public sealed class JobLock : IAsyncDisposable
     private JobLock(NpgsqlConnection connection) => this.connection = connection;
 
     /// <summary>Waits until no other run holds the lock named <paramref name="name"/>, then holds it.</summary>
-    public static async Task<JobLock> AcquireAsync(string connectionString, string name, CancellationToken cancellationToken)
+    public static async Task<JobLock> AcquireAsync(string connectionString, string name, CancellationToken cancellationToken) =>
+        (await LockAsync(connectionString, "select true from pg_advisory_lock(hashtextextended(@name, 0))", name, cancellationToken))!;
+
+    /// <summary>Holds the lock if no other run does; null if one does.</summary>
+    public static Task<JobLock?> TryAcquireAsync(string connectionString, string name, CancellationToken cancellationToken) =>
+        LockAsync(connectionString, "select pg_try_advisory_lock(hashtextextended(@name, 0))", name, cancellationToken);
+
+    private static async Task<JobLock?> LockAsync(string connectionString, string sql, string name, CancellationToken cancellationToken)
     {
         var connection = new NpgsqlConnection(connectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
+
             // No command timeout: waiting for the run before this one to finish is the point.
-            await using var command = new NpgsqlCommand("select pg_advisory_lock(hashtextextended(@name, 0))", connection) { CommandTimeout = 0 };
+            await using var command = new NpgsqlCommand(sql, connection) { CommandTimeout = 0 };
             command.Parameters.AddWithValue("name", name);
-            await command.ExecuteNonQueryAsync(cancellationToken);
-            return new JobLock(connection);
+            if (await command.ExecuteScalarAsync(cancellationToken) is true)
+            {
+                return new JobLock(connection);
+            }
         }
         catch
         {
             await connection.DisposeAsync();
             throw;
         }
+
+        await connection.DisposeAsync();
+        return null;
     }
 
     public async ValueTask DisposeAsync()

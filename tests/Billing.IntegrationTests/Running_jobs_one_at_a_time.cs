@@ -1,0 +1,42 @@
+using System.Globalization;
+using System.Net;
+using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Jobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Billing.IntegrationTests;
+
+[Collection(PlatformCollection.Name)]
+public sealed class Running_jobs_one_at_a_time(Platform platform)
+{
+    private readonly PlatformClient api = new(platform);
+
+    [Fact]
+    public async Task A_scheduled_run_stands_down_while_another_runs_and_run_now_waits_its_turn()
+    {
+        var runner = platform.Services.GetRequiredService<BillingJobRunner>();
+        var connection = platform.Services.GetRequiredService<IConfiguration>().PostgresConnectionString();
+        Task waiting;
+        HttpClient tenant;
+        DateTimeOffset start;
+        await using (await JobLock.AcquireAsync(connection, runner.LockNameOf("invoicing-draft"), CancellationToken.None))
+        {
+            (_, tenant, _, start) = await api.RunLeaseAsync();
+            await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+            await runner.RunAsync("invoicing-draft", CancellationToken.None);
+            Assert.Empty(await InvoicesAsync(tenant, start));
+
+            waiting = api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null);
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            Assert.False(waiting.IsCompleted);
+        }
+
+        await waiting;
+        Assert.Single(await InvoicesAsync(tenant, start));
+    }
+
+    private static async Task<List<System.Text.Json.JsonElement>> InvoicesAsync(HttpClient tenant, DateTimeOffset at) =>
+        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture)}"), HttpStatusCode.OK))
+            .EnumerateArray().ToList();
+}
