@@ -90,6 +90,47 @@ public sealed class Closing_a_month(Platform platform)
     }
 
     [Fact]
+    public async Task A_close_that_stopped_midway_is_finished_by_the_next_run_without_a_gap_or_a_second_number()
+    {
+        var monthEnd = NextMonth(api.Now.AddMinutes(45));
+        var period = monthEnd.AddDays(-1).UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(-10));
+        var tenants = new[] { await api.TenantAsync("close-crash-a"), await api.TenantAsync("close-crash-b") };
+        var usage = tenants.Select(t => new UsageRecorded(
+            Guid.NewGuid(), Guid.NewGuid(), t.TenantId, "node-x", Sku, PricingModel.OnDemand, monthEnd.AddMinutes(-20), 60m, api.Now)).ToList();
+        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), usage));
+        foreach (var (_, client) in tenants)
+        {
+            await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), 60m);
+        }
+
+        await RunJobAsync();
+        var drafts = new List<Guid>();
+        foreach (var (_, client) in tenants)
+        {
+            drafts.Add((await InvoiceAsync(client, period)).GetProperty("invoiceId").GetGuid());
+        }
+
+        // The close stopped after issuing the first draft: no month-closed mark yet.
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
+        var first = await platform.Services.GetRequiredService<InvoiceIssuer>().IssueAsync(drafts[0], CancellationToken.None);
+        await RunJobAsync();
+        await RunJobAsync();
+        var issued = new List<JsonElement>();
+        foreach (var (_, client) in tenants)
+        {
+            issued.Add(await InvoiceAsync(client, period));
+        }
+
+        Assert.All(issued, i => Assert.Equal("Issued", i.GetProperty("status").GetString()));
+        Assert.Equal(first, issued[0].GetProperty("number").GetString());
+        Assert.NotEqual(first, issued[1].GetProperty("number").GetString());
+        var numbers = await IssuedNumbersAsync(api.Now.Year);
+        Assert.Equal(Enumerable.Range(1, numbers.Count), numbers);
+        Assert.All(issued, i => Assert.Equal(60m, i.GetProperty("lines").EnumerateArray().Sum(l => l.GetProperty("gpuSeconds").GetDecimal())));
+    }
+
+    [Fact]
     public async Task Racing_issuers_give_each_draft_exactly_one_number_and_skip_none()
     {
         // The job takes turns on a lock; the issuer must hold on its own when callers race it anyway.
@@ -114,10 +155,16 @@ public sealed class Closing_a_month(Platform platform)
         Assert.All(byInvoice, n => Assert.Single(n));
         var sequences = byInvoice.Select(n => int.Parse(n[0]![^6..], CultureInfo.InvariantCulture)).Order().ToList();
         Assert.Equal(Enumerable.Range(sequences[0], drafts.Count), sequences);
-        await using var query = store.QuerySession();
-        var year = $"INV-{api.Now.Year}-";
-        var all = (await query.Query<Invoice>().Where(i => i.Status == InvoiceStatus.Issued).ToListAsync())
-            .Select(i => i.Number!).Where(n => n.StartsWith(year, StringComparison.Ordinal)).Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
+        var all = await IssuedNumbersAsync(api.Now.Year);
         Assert.Equal(Enumerable.Range(1, all.Count), all);
+    }
+
+    /// <summary>The sequence numbers of every invoice issued in the year, in order.</summary>
+    private async Task<List<int>> IssuedNumbersAsync(int year)
+    {
+        await using var query = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var prefix = $"INV-{year}-";
+        return (await query.Query<Invoice>().Where(i => i.Status == InvoiceStatus.Issued).ToListAsync())
+            .Select(i => i.Number!).Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Select(n => int.Parse(n[^6..], CultureInfo.InvariantCulture)).Order().ToList();
     }
 }
