@@ -36,6 +36,7 @@ public sealed class FleetModule : IBillingModule
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.Services.AddBillingJob<SpotPriceJob>(SpotPriceJob.Id, "*/5 * * * *", JobQueue);
         builder.Services.AddBillingJob<FleetMaintenanceJob>(FleetMaintenanceJob.Id, "* * * * *", JobQueue);
+        builder.Services.AddBillingJob<HeartbeatRetentionJob>(HeartbeatRetentionJob.Id, "17 3 * * *", JobQueue);
         builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
     }
 

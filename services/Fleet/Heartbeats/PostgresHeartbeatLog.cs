@@ -59,6 +59,19 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
         return samples;
     }
 
+    public async Task<int> PruneAsync(string nodeId, DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            delete from {Table}
+            where node_id = $1 and observed_at < $2
+              and observed_at < (select max(observed_at) from {Table} where node_id = $1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = nodeId });
+        command.Parameters.Add(new NpgsqlParameter { Value = before.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(

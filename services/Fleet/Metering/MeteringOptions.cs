@@ -12,6 +12,12 @@ public sealed class MeteringOptions
 
     public TimeSpan LateArrivalWindow { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// How long the heartbeat log keeps a heartbeat (each node's latest is always kept). Never less
+    /// than the late-arrival window plus a day: recovery and admission read back that far.
+    /// </summary>
+    public TimeSpan HeartbeatRetention { get; set; } = TimeSpan.FromDays(7);
+
     /// <summary>How far a lease's recovery checkpoint may lag: at most this much is replayed after a crash.</summary>
     public TimeSpan CheckpointEvery { get; set; } = TimeSpan.FromMinutes(10);
 }
