@@ -202,6 +202,12 @@ public sealed class NodeGrain(
             }
         }
 
+        if (last is { } seen)
+        {
+            // A silent node posts nothing, so only the clock can tell that it became unreachable.
+            await ReportHealthAsync(seen);
+        }
+
         if (last is { } heartbeat && now - heartbeat.ObservedAt > metering.HeartbeatTimeout + leases.UnreachableGrace)
         {
             await InterruptAsync(allocated.Keys.ToList(), heartbeat.ObservedAt);
@@ -270,7 +276,8 @@ public sealed class NodeGrain(
         if (now != health)
         {
             health = now;
-            await outbox.PublishAsync(new NodeHealthChanged(NodeId, registration.Sku, now, sample.HealthyCount, registration.GpuCount, sample.ObservedAt));
+            var at = now == NodeHealth.Unreachable ? sample.ObservedAt + metering.HeartbeatTimeout : sample.ObservedAt;
+            await outbox.PublishAsync(new NodeHealthChanged(NodeId, registration.Sku, now, sample.HealthyCount, registration.GpuCount, at));
         }
     }
 

@@ -79,6 +79,8 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
         Assert.Equal(LeaseStates.Running, waiting!.State);
         Assert.Equal(LeaseStates.Interrupted, interrupted!.State);
         Assert.Equal(lastSeen, interrupted.EndedAt);
+        var unreachable = Assert.Single(FleetCluster.Outbox.Messages.OfType<NodeHealthChanged>(), h => h.NodeId == node && h.Health == NodeHealth.Unreachable);
+        Assert.Equal(lastSeen + TimeSpan.FromSeconds(45), unreachable.At);
         Assert.True(interrupted.Settled);
         Assert.Equal(2 * 30m, interrupted.GpuSeconds);
     }
