@@ -30,6 +30,20 @@ public sealed class Guarding_the_api(Platform platform)
     }
 
     [Fact]
+    public async Task A_revoked_key_is_refused_at_once()
+    {
+        var issued = await PlatformClient.ReadAsync(await api.Ops.PostAsJsonAsync("/v1/keys", new { role = "finance", name = "leaving" }), HttpStatusCode.Created);
+        var finance = platform.Client(issued.GetProperty("key").GetString());
+        var trusted = await finance.GetAsync("/v1/invoices");
+
+        var revoked = await api.Ops.DeleteAsync($"/v1/keys/{issued.GetProperty("keyId").GetString()}");
+
+        Assert.Equal(HttpStatusCode.OK, trusted.StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, revoked.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await finance.GetAsync("/v1/invoices")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_tenant_cannot_see_another_tenants_lease_usage_or_invoice()
     {
         var (ownerId, owner) = await api.TenantAsync("owner");

@@ -1,6 +1,7 @@
 using Billing.ServiceDefaults;
 using Microsoft.Extensions.DependencyInjection;
 using Marten;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -52,7 +53,8 @@ public static class AccessEndpoints
         return Results.Created($"/v1/keys/{key.KeyId}", new KeyIssued(key.KeyId, key.Role, key.Name, secret));
     }
 
-    private static async Task<IResult> RevokeKeyAsync(string keyId, IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    private static async Task<IResult> RevokeKeyAsync(
+        string keyId, IDocumentSession session, IMemoryCache keys, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         if (keyId.Length != 12)
         {
@@ -67,6 +69,9 @@ public static class AccessEndpoints
 
         session.Store(key with { RevokedAt = key.RevokedAt ?? time.GetUtcNow() });
         await session.SaveChangesAsync();
+
+        // This host stops trusting it now; other hosts once their cached copy expires (CacheFor).
+        keys.Remove(key.Id);
         return Results.NoContent();
     }
 }
