@@ -19,6 +19,8 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
     /// <summary>Tenants rated per read of their hours: bounds memory whatever the month's size.</summary>
     private const int TenantsPerRead = 500;
 
+    private const int DraftsAtOnce = 4;
+
     /// <summary>
     /// Re-rates the drafts of <paramref name="period"/> whose inputs changed; with
     /// <paramref name="adjusting"/> (an issued period) it also carries what those invoices missed.
@@ -43,12 +45,14 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
                 rerated.AddRange(await AdjustmentsAsync(query, late, tenantIds, cancellationToken));
             }
 
-            foreach (var tenant in rerated.GroupBy(r => r.TenantId))
+            // Each tenant's draft is its own transaction on its own stream: a few at once keep the database busy.
+            var parallel = new ParallelOptions { MaxDegreeOfParallelism = DraftsAtOnce, CancellationToken = cancellationToken };
+            await Parallel.ForEachAsync(rerated.GroupBy(r => r.TenantId), parallel, async (tenant, ct) =>
             {
-                var outcome = await DraftTenantAsync(tenant.Key, period, currency, tenant.ToList(), cancellationToken);
-                changed += outcome == Outcome.Drafted ? 1 : 0;
-                handled += outcome == Outcome.Conflict ? 0 : tenant.Count();
-            }
+                var outcome = await DraftTenantAsync(tenant.Key, period, currency, tenant.ToList(), ct);
+                Interlocked.Add(ref changed, outcome == Outcome.Drafted ? 1 : 0);
+                Interlocked.Add(ref handled, outcome == Outcome.Conflict ? 0 : tenant.Count());
+            });
         }
 
         // The prices count as seen only once every changed tenant was rated and stored: a tenant left

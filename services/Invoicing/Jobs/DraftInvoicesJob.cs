@@ -58,10 +58,7 @@ public sealed class DraftInvoicesJob(
         await drafter.DraftAsync(period, adjusting: null, cancellationToken);
         var drafts = await session.Query<Invoice>().Where(i => i.Period == period && i.Status == InvoiceStatus.Draft)
             .OrderBy(i => i.TenantId).Select(i => i.Id).ToListAsync(cancellationToken);
-        foreach (var id in drafts)
-        {
-            await issuer.IssueAsync(id, cancellationToken);
-        }
+        await issuer.IssueAsync(drafts, cancellationToken);
 
         session.Store(new ClosedPeriod(period, time.GetUtcNow()));
         await session.SaveChangesAsync(cancellationToken);
