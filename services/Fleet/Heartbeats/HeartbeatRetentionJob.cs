@@ -1,3 +1,4 @@
+using Billing.Fleet.Leases;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
 using Billing.ServiceDefaults;
@@ -11,8 +12,8 @@ namespace Billing.Fleet.Heartbeats;
 
 /// <summary>
 /// Keeps the heartbeat log from growing without end: every day, each node's heartbeats older than
-/// the retention go, except its latest (the baseline that orders the next one). Usage they metered
-/// is long in the ledger; recovery reads back at most the late-arrival window.
+/// the retention go. What recovery replays stays: from the checkpoint of every lease on the node
+/// not yet settled, starting at the heartbeat at or before it (for a silent node, its latest).
 /// </summary>
 public sealed partial class HeartbeatRetentionJob(
     IHeartbeatLog log,
@@ -29,10 +30,14 @@ public sealed partial class HeartbeatRetentionJob(
         var floor = options.Value.LateArrivalWindow + TimeSpan.FromDays(1);
         var before = time.GetUtcNow() - (retention > floor ? retention : floor);
         var nodeIds = await session.Query<NodeRegistration>().Select(n => n.Id).ToListAsync(cancellationToken);
+        var replayedFrom = (await session.Query<LeaseRecord>().Where(l => !l.Settled).ToListAsync(cancellationToken))
+            .GroupBy(l => l.NodeId)
+            .ToDictionary(g => g.Key, g => g.Min(l => l.Checkpoint));
         var deleted = 0;
         foreach (var nodeId in nodeIds)
         {
-            deleted += await log.PruneAsync(nodeId, before, cancellationToken);
+            var keepFrom = replayedFrom.TryGetValue(nodeId, out var checkpoint) && checkpoint < before ? checkpoint : before;
+            deleted += await log.PruneAsync(nodeId, keepFrom, cancellationToken);
         }
 
         LogPruned(logger, deleted, nodeIds.Count, before);

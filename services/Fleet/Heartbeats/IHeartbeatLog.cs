@@ -15,6 +15,9 @@ public interface IHeartbeatLog
     /// <summary>The node's heartbeats from the last one at or before <paramref name="from"/> on, in order.</summary>
     Task<IReadOnlyList<HeartbeatSample>> ReadFromAsync(string nodeId, DateTimeOffset from, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the node's heartbeats observed before <paramref name="before"/>, except its latest; returns how many.</summary>
+    /// <summary>
+    /// Deletes the node's heartbeats before the last one at or before <paramref name="before"/>
+    /// (that one stays: a replay from <paramref name="before"/> starts there); returns how many.
+    /// </summary>
     Task<int> PruneAsync(string nodeId, DateTimeOffset before, CancellationToken cancellationToken = default);
 }

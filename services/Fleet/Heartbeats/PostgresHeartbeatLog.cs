@@ -64,8 +64,8 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
         await using var command = dataSource.CreateCommand(
             $"""
             delete from {Table}
-            where node_id = $1 and observed_at < $2
-              and observed_at < (select max(observed_at) from {Table} where node_id = $1)
+            where node_id = $1
+              and observed_at < (select max(observed_at) from {Table} where node_id = $1 and observed_at <= $2)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = nodeId });
         command.Parameters.Add(new NpgsqlParameter { Value = before.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });

@@ -131,7 +131,8 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         }
 
         // Version-checked, though runs take turns: should two ever overlap (a lock's connection
-        // lost), one fails here rather than leave a checkpoint ahead of the lines it stands for.
+        // lost), two writing a tenant at once fail one. Lines and checkpoint are written together,
+        // so a stale run that writes last is rated again by the next run (its revision is behind).
         foreach (var scope in rerated)
         {
             if (await session.LoadAsync<RatingCheckpoint>(scope.Checkpoint.Id, cancellationToken) is null)

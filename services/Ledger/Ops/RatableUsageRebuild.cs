@@ -5,7 +5,7 @@ using Marten;
 
 namespace Billing.Ledger.Ops;
 
-public sealed record RatableUsageRebuilt(string Name, int TenantMonths, long Windows, double Seconds);
+public sealed record RatableUsageRebuilt(string Name, int TenantMonths, long Windows, double Seconds, IReadOnlyList<string> NotRebuilt);
 
 /// <summary>
 /// Rebuilds the ledger's usage documents (windows, ratable hours, revisions) from the usage events
@@ -16,7 +16,7 @@ public static class RatableUsageRebuild
 {
     public const string Name = "ratable-usage";
 
-    private const int Attempts = 20;
+    private const int Attempts = 30;
 
     public static async Task<RatableUsageRebuilt> RunAsync(IDocumentStore store, CancellationToken cancellationToken)
     {
@@ -30,15 +30,24 @@ public static class RatableUsageRebuild
 
         var months = usage.Select(u => (u.TenantId, Period: BillingPeriod.Of(u.WindowStart))).Distinct().Order().ToList();
         var windows = 0L;
+        var notRebuilt = new List<string>();
         foreach (var (tenantId, period) in months)
         {
-            windows += await ReplaceAsync(store, tenantId, period, cancellationToken);
+            if (await ReplaceAsync(store, tenantId, period, cancellationToken) is { } count)
+            {
+                windows += count;
+            }
+            else
+            {
+                notRebuilt.Add($"{tenantId} {period}");
+            }
         }
 
-        return new RatableUsageRebuilt(Name, months.Count, windows, started.Elapsed.TotalSeconds);
+        return new RatableUsageRebuilt(Name, months.Count, windows, started.Elapsed.TotalSeconds, notRebuilt);
     }
 
-    private static async Task<int> ReplaceAsync(IDocumentStore store, string tenantId, string period, CancellationToken cancellationToken)
+    /// <summary>The windows rebuilt, or null when usage kept arriving faster than the month could be read (left as it was; run again).</summary>
+    private static async Task<int?> ReplaceAsync(IDocumentStore store, string tenantId, string period, CancellationToken cancellationToken)
     {
         var (start, end) = BillingPeriod.Bounds(period);
         for (var attempt = 1; ; attempt++)
@@ -61,9 +70,16 @@ public static class RatableUsageRebuild
                 await session.SaveChangesAsync(cancellationToken);
                 return count;
             }
-            catch (Exception ex) when (attempt < Attempts && WriteConflicts.IsConflict(ex))
+            catch (Exception ex) when (WriteConflicts.IsConflict(ex))
             {
-                // The ledger stored usage of this month meanwhile: the next attempt reads it too.
+                // The ledger stored usage of this month meanwhile: the next attempt reads it too,
+                // after a pause that grows, so a busy tenant's month gets a quiet moment.
+                if (attempt == Attempts)
+                {
+                    return null;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * attempt * attempt) + Random.Shared.Next(10)), cancellationToken);
             }
         }
     }

@@ -22,7 +22,8 @@ public sealed class JobLock : IAsyncDisposable
 
     private static async Task<JobLock?> LockAsync(string connectionString, string sql, string name, CancellationToken cancellationToken)
     {
-        var connection = new NpgsqlConnection(connectionString);
+        // Unpooled: closing the connection ends its session, and with it the lock, however the run ends.
+        var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         try
         {
             await connection.OpenAsync(cancellationToken);
@@ -45,17 +46,5 @@ public sealed class JobLock : IAsyncDisposable
         return null;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        // Explicitly: a pooled connection's session outlives Dispose, and with it a lock not released.
-        try
-        {
-            await using var command = new NpgsqlCommand("select pg_advisory_unlock_all()", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-        finally
-        {
-            await connection.DisposeAsync();
-        }
-    }
+    public ValueTask DisposeAsync() => connection.DisposeAsync();
 }
