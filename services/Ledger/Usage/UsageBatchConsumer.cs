@@ -63,7 +63,7 @@ public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatch
         endpointConfigurator.UseMessageRetry(r =>
         {
             r.Handle<Exception>(WriteConflicts.IsConflict);
-            r.Exponential(ConflictRetries, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(50));
+            r.Exponential(ConflictRetries, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
         });
         consumerConfigurator.Options<BatchOptions>(o => o
             .SetMessageLimit(MessagesPerTransaction)
