@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Weasel.Core;
 
 namespace Billing.ServiceDefaults;
@@ -40,7 +41,12 @@ public static class ServiceDefaultsExtensions
                 o.OpsKey = configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
         services.AddAuthorization(Policies.Add);
 
-        services.AddMarten(_ => BillingMarten.Options(configuration.PostgresConnectionString(), configuration["Billing:Schema"] ?? "billing"))
+        services.AddMarten(sp =>
+            {
+                var options = BillingMarten.Options(configuration.PostgresConnectionString(), configuration["Billing:Schema"] ?? "billing");
+                options.Logger(new MartenCommandLog(sp.GetRequiredService<ILogger<IDocumentStore>>()));
+                return options;
+            })
             .UseLightweightSessions()
             .ApplyAllDatabaseChangesOnStartup()
             .AddAsyncDaemon(modules.Any(m => m.RunsProjections)
