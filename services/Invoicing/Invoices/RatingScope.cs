@@ -125,7 +125,7 @@ public sealed class RatingScope
         var hours = session.Query<RatableHour>().Where(h => h.Period == period);
         if (from != DateTimeOffset.MinValue)
         {
-            var hour = RatableHour.HourOf(from);
+            var hour = UsageHour.HourOf(from);
             hours = hours.Where(h => h.HourStart >= hour);
         }
 

@@ -33,14 +33,12 @@ public sealed class RatableHour
     /// <summary>Leased GPU-seconds not billed (unhealthy GPU or node) per minute of the hour.</summary>
     public decimal[] UnbilledGpuSeconds { get; set; } = new decimal[Minutes];
 
-    public static DateTimeOffset HourOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
-
     public static string IdFor(MeteredWindow window) =>
-        $"{window.TenantId}|{window.Sku}|{window.Pricing}|{HourOf(window.WindowStart):yyyyMMddHH}";
+        $"{window.TenantId}|{window.Sku}|{window.Pricing}|{UsageHour.HourOf(window.WindowStart):yyyyMMddHH}";
 
     public static RatableHour For(MeteredWindow window)
     {
-        var hour = HourOf(window.WindowStart);
+        var hour = UsageHour.HourOf(window.WindowStart);
         return new RatableHour
         {
             Id = IdFor(window),
