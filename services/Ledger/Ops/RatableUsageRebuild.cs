@@ -59,9 +59,7 @@ public static class RatableUsageRebuild
                 var events = await session.Events.QueryRawEventDataOnly<UsageRecorded>()
                     .Where(u => u.TenantId == tenantId && u.WindowStart >= start && u.WindowStart < end)
                     .ToListAsync(ct);
-                var windows = events.DistinctBy(u => u.UsageId)
-                    .Select(u => new MeteredWindow(u.UsageId, u.LeaseId, u.TenantId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds, u.UnbilledGpuSeconds))
-                    .ToList();
+                var windows = events.DistinctBy(u => u.UsageId).Select(MeteredWindow.From).ToList();
                 count = windows.Count;
                 return windows;
             }, cancellationToken);

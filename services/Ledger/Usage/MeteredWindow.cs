@@ -1,4 +1,5 @@
 using Billing.Contracts;
+using Billing.Contracts.Fleet;
 
 namespace Billing.Ledger.Usage;
 
@@ -10,4 +11,8 @@ namespace Billing.Ledger.Usage;
 /// </summary>
 public sealed record MeteredWindow(
     Guid Id, Guid LeaseId, string TenantId, string Sku, PricingModel Pricing, DateTimeOffset WindowStart, decimal GpuSeconds, decimal UnbilledGpuSeconds = 0,
-    long Revision = 0);
+    long Revision = 0)
+{
+    public static MeteredWindow From(UsageRecorded usage) =>
+        new(usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds);
+}

@@ -32,8 +32,7 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
             session.Events.Append(lease.Key, lease.OrderBy(r => r.WindowStart).Cast<object>().ToArray());
         }
 
-        var windows = fresh.Select(usage => new MeteredWindow(
-            usage.UsageId, usage.LeaseId, usage.TenantId, usage.Sku, usage.Pricing, usage.WindowStart, usage.GpuSeconds, usage.UnbilledGpuSeconds)).ToList();
+        var windows = fresh.Select(MeteredWindow.From).ToList();
         await UsageRollups.StoreAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
