@@ -91,20 +91,8 @@ public static class UsageRollups
             session.Delete<MeteredWindow>(orphan);
         }
 
-        foreach (var hour in hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
-        {
-            if (oldHours.Remove(hour.Id, out var old))
-            {
-                (old.GpuSeconds, old.UnbilledGpuSeconds, old.Revision) = (hour.GpuSeconds, hour.UnbilledGpuSeconds, hour.Revision);
-                session.Update(old);
-            }
-            else
-            {
-                session.Insert(hour);
-            }
-        }
-
-        foreach (var orphan in oldHours.Values)
+        Write(session, hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal), h => oldHours.ContainsKey(h.Id));
+        foreach (var orphan in oldHours.Values.Where(h => !hours.ContainsKey(h.Id)))
         {
             session.Delete(orphan);
         }
