@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
 using Billing.Invoicing.Invoices;
 using Marten;
 using MassTransit;
@@ -17,24 +18,12 @@ public sealed class Closing_a_month(Platform platform)
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);
 
-    private static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-
-    private async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
-        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={PlatformClient.Rfc3339(from)}&to={PlatformClient.Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
-            .GetProperty("totalGpuSeconds").GetDecimal();
-
-    private async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) =>
-        Assert.Single((await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray());
-
-    private async Task RunJobAsync() =>
-        await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
-
     [Fact]
     public async Task Issues_gapless_numbers_once_and_bills_late_usage_as_an_adjustment_on_the_next_invoice()
     {
-        var monthEnd = NextMonth(api.Now);
-        var period = api.Now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
-        var nextPeriod = monthEnd.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var monthEnd = PlatformClient.NextMonth(api.Now);
+        var period = BillingPeriod.Of(api.Now);
+        var nextPeriod = BillingPeriod.Of(monthEnd);
         platform.Time.SetUtcNow(monthEnd.AddMinutes(-10));
         var (tenantId, tenant) = await api.TenantAsync("month-close");
         var (nodeId, agent) = await api.NodeAsync(Sku, gpuCount: 1);
@@ -50,20 +39,20 @@ public sealed class Closing_a_month(Platform platform)
         await tenant.PostAsync($"/v1/leases/{leaseId}/end", null);
         api.Advance(TimeSpan.FromSeconds(15));
         await api.HeartbeatAsync(agent, nodeId, gpuCount: 1);
-        var metered = await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 120m);
+        var metered = await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 120m);
         Assert.Equal(120m, metered);
 
         platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
-        await Task.WhenAll(RunJobAsync(), RunJobAsync(), RunJobAsync());
-        var issued = await InvoiceAsync(tenant, period);
+        await Task.WhenAll(api.RunJobAsync("invoicing-draft"), api.RunJobAsync("invoicing-draft"), api.RunJobAsync("invoicing-draft"));
+        var issued = await PlatformClient.InvoiceAsync(tenant, period);
 
         var lateWindow = monthEnd.AddMinutes(-5);
         var late = new UsageRecorded(Guid.NewGuid(), leaseId, tenantId, nodeId, Sku, PricingModel.OnDemand, lateWindow, 36m, api.Now);
         await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
-        await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 156m);
-        await RunJobAsync();
-        var unchanged = await InvoiceAsync(tenant, period);
-        var next = await InvoiceAsync(tenant, nextPeriod);
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 156m);
+        await api.RunJobAsync("invoicing-draft");
+        var unchanged = await PlatformClient.InvoiceAsync(tenant, period);
+        var next = await PlatformClient.InvoiceAsync(tenant, nextPeriod);
 
         Assert.Equal("Issued", issued.GetProperty("status").GetString());
         Assert.Matches(@"^INV-\d{4}-\d{6}$", issued.GetProperty("number").GetString());
@@ -92,8 +81,8 @@ public sealed class Closing_a_month(Platform platform)
     [Fact]
     public async Task A_close_that_stopped_midway_is_finished_by_the_next_run_without_a_gap_or_a_second_number()
     {
-        var monthEnd = NextMonth(api.Now.AddMinutes(45));
-        var period = monthEnd.AddDays(-1).UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var monthEnd = PlatformClient.NextMonth(api.Now.AddMinutes(45));
+        var period = BillingPeriod.Of(monthEnd.AddDays(-1));
         platform.Time.SetUtcNow(monthEnd.AddMinutes(-10));
         var tenants = new[] { await api.TenantAsync("close-crash-a"), await api.TenantAsync("close-crash-b") };
         var usage = tenants.Select(t => new UsageRecorded(
@@ -101,25 +90,25 @@ public sealed class Closing_a_month(Platform platform)
         await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), usage));
         foreach (var (_, client) in tenants)
         {
-            await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), 60m);
+            await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), 60m);
         }
 
-        await RunJobAsync();
+        await api.RunJobAsync("invoicing-draft");
         var drafts = new List<Guid>();
         foreach (var (_, client) in tenants)
         {
-            drafts.Add((await InvoiceAsync(client, period)).GetProperty("invoiceId").GetGuid());
+            drafts.Add((await PlatformClient.InvoiceAsync(client, period)).GetProperty("invoiceId").GetGuid());
         }
 
         // The close stopped after issuing the first draft: no month-closed mark yet.
         platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
         var first = await platform.Services.GetRequiredService<InvoiceIssuer>().IssueAsync(drafts[0], CancellationToken.None);
-        await RunJobAsync();
-        await RunJobAsync();
+        await api.RunJobAsync("invoicing-draft");
+        await api.RunJobAsync("invoicing-draft");
         var issued = new List<JsonElement>();
         foreach (var (_, client) in tenants)
         {
-            issued.Add(await InvoiceAsync(client, period));
+            issued.Add(await PlatformClient.InvoiceAsync(client, period));
         }
 
         Assert.All(issued, i => Assert.Equal("Issued", i.GetProperty("status").GetString()));
@@ -136,7 +125,7 @@ public sealed class Closing_a_month(Platform platform)
         // The job takes turns on a lock; the issuer must hold on its own when callers race it anyway.
         var store = platform.Services.GetRequiredService<IDocumentStore>();
         var issuer = platform.Services.GetRequiredService<InvoiceIssuer>();
-        var period = api.Now.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
+        var period = BillingPeriod.Of(api.Now);
         var drafts = Enumerable.Range(0, 6).Select(i => Invoice.IdFor($"racing-{Guid.NewGuid():N}", period)).ToList();
         await using (var session = store.LightweightSession())
         {

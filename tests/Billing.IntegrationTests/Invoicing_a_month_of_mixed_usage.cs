@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
 using CsvHelper;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,10 +29,10 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
     public async Task Invoices_focus_reconciliation_verify_explain_and_pdf_agree_after_the_close_and_a_late_event()
     {
         // 23:20 on the month's last day: a 5-minute spot tick.
-        var monthEnd = NextMonth(api.Now.AddMinutes(45));
+        var monthEnd = PlatformClient.NextMonth(api.Now.AddMinutes(45));
         var t0 = monthEnd.AddMinutes(-40);
         platform.Time.SetUtcNow(t0);
-        var (period, nextPeriod) = (Period(t0), Period(monthEnd));
+        var (period, nextPeriod) = (BillingPeriod.Of(t0), BillingPeriod.Of(monthEnd));
         var (mixedId, mixed) = await api.TenantAsync("mixed-month");
         var (earlyId, early) = await api.TenantAsync("early-spot");
         await PlatformClient.ReadAsync(
@@ -41,7 +42,7 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         await NodeAsync(Platform.SpotSku, 3);
         await NodeAsync(ReservedSku, 2);
         await KeepAliveAsync(TimeSpan.FromSeconds(15));
-        await RunJobAsync("fleet-spot-prices");
+        await api.RunJobAsync("fleet-spot-prices");
 
         var onDemand = await LeaseAsync(mixed, OnDemandSku, 1, "OnDemand");
         var spot = await LeaseAsync(mixed, Platform.SpotSku, 2, "Spot");
@@ -51,18 +52,18 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         await PlatformClient.ReadAsync(await early.PostAsync($"/v1/leases/{earlySpot}/end", null), HttpStatusCode.OK);
         await KeepAliveAsync(TimeSpan.FromSeconds(30));
         var earlyUsed = await SettledAsync(early, earlySpot);
-        Assert.Equal(earlyUsed, await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(early, t0, monthEnd), earlyUsed));
-        await RunJobAsync("invoicing-draft");
-        var drafted = SpotLine(await InvoiceAsync(early, period));
+        Assert.Equal(earlyUsed, await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(early, t0, monthEnd), earlyUsed));
+        await api.RunJobAsync("invoicing-draft");
+        var drafted = SpotLine(await PlatformClient.InvoiceAsync(early, period));
 
         // At 23:28 the spot job prices the 23:25 tick (the pool two-thirds busy: the price rises); two
         // of the early tenant's minutes, already drafted, take the new price.
         await KeepAliveAsync(TimeSpan.FromMinutes(1));
-        await RunJobAsync("fleet-spot-prices");
+        await api.RunJobAsync("fleet-spot-prices");
         var spotPrices = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/prices/spot/{Platform.SpotSku}"), HttpStatusCode.OK);
         Assert.Equal(t0.AddMinutes(5), spotPrices.EnumerateArray().Last().GetProperty("effectiveAt").GetDateTimeOffset());
-        await RunJobAsync("invoicing-draft");
-        var repriced = SpotLine(await InvoiceAsync(early, period));
+        await api.RunJobAsync("invoicing-draft");
+        var repriced = SpotLine(await PlatformClient.InvoiceAsync(early, period));
 
         await KeepAliveAsync(TimeSpan.FromMinutes(4));
         foreach (var lease in new[] { onDemand, spot, reserved })
@@ -77,23 +78,23 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
             used[lease] = await SettledAsync(mixed, lease);
         }
 
-        Assert.Equal(used.Values.Sum(), await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum()));
+        Assert.Equal(used.Values.Sum(), await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum()));
 
         platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
-        await RunJobAsync("invoicing-draft");
-        var issued = await InvoiceAsync(mixed, period);
-        var earlyIssued = await InvoiceAsync(early, period);
+        await api.RunJobAsync("invoicing-draft");
+        var issued = await PlatformClient.InvoiceAsync(mixed, period);
+        var earlyIssued = await PlatformClient.InvoiceAsync(early, period);
         var late = new UsageRecorded(Guid.NewGuid(), onDemand, mixedId, onDemandNode, OnDemandSku, PricingModel.OnDemand, t0.AddMinutes(11), 36m, api.Now);
         await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
-        await PlatformClient.EventuallyAsync(() => MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum() + 36m);
-        await RunJobAsync("invoicing-draft");
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum() + 36m);
+        await api.RunJobAsync("invoicing-draft");
 
         // The spot price published after the draft reached it (the unit price is the weighted average of both prices).
         Assert.NotEqual(drafted.GetProperty("unitPrice").GetDecimal(), repriced.GetProperty("unitPrice").GetDecimal());
         Assert.Equal(repriced.GetRawText(), SpotLine(earlyIssued).GetRawText());
 
         // The issued invoice: a line per SKU and charge, each usage line exactly the leases' metered seconds.
-        Assert.Equal(issued.GetRawText(), (await InvoiceAsync(mixed, period)).GetRawText());
+        Assert.Equal(issued.GetRawText(), (await PlatformClient.InvoiceAsync(mixed, period)).GetRawText());
         Assert.Equal("Issued", issued.GetProperty("status").GetString());
         var lines = issued.GetProperty("lines").EnumerateArray().ToDictionary(l => l.GetProperty("charge").GetString()!);
         Assert.Equal(["Commitment", "OnDemand", "ReservedCovered", "ReservedOverage", "Spot"], lines.Keys.Order(StringComparer.Ordinal));
@@ -105,7 +106,7 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         Assert.Equal(issued.GetProperty("total").GetDecimal(), lines.Values.Sum(l => l.GetProperty("amount").GetDecimal()));
 
         // The late event: an adjustment on next month's draft, naming the issued month.
-        var adjustment = Assert.Single((await InvoiceAsync(mixed, nextPeriod)).GetProperty("lines").EnumerateArray(), l => l.TryGetProperty("adjustsPeriod", out var p) && p.GetString() == period);
+        var adjustment = Assert.Single((await PlatformClient.InvoiceAsync(mixed, nextPeriod)).GetProperty("lines").EnumerateArray(), l => l.TryGetProperty("adjustsPeriod", out var p) && p.GetString() == period);
         Assert.Equal(("OnDemand", 36m), (adjustment.GetProperty("charge").GetString(), Seconds(adjustment)));
 
         // Verify from the streams, reconcile, explain every line.
@@ -119,7 +120,7 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         var rows = reconciliation.GetProperty("tenants").EnumerateArray().ToDictionary(t => t.GetProperty("tenantId").GetString()!);
         Assert.Equal(Enumerable.Repeat(used.Values.Sum() + 36m, 3), Reconciled(rows[mixedId]));
         Assert.Equal(Enumerable.Repeat(earlyUsed, 3), Reconciled(rows[earlyId]));
-        await RunJobAsync("invoicing-reconcile");
+        await api.RunJobAsync("invoicing-reconcile");
         var run = (await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation/runs?period={period}"), HttpStatusCode.OK)).EnumerateArray().First();
         Assert.DoesNotContain(run.GetProperty("differences").EnumerateArray(), d => d.GetProperty("tenantId").GetString() is { } id && (id == mixedId || id == earlyId));
         Assert.True(run.GetProperty("tenants").GetInt32() >= 2);
@@ -145,10 +146,6 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         Assert.All(lines.Values, l => Assert.Contains(l.GetProperty("amount").GetDecimal().ToString(CultureInfo.InvariantCulture), text));
         Assert.Contains(issued.GetProperty("total").GetDecimal().ToString(CultureInfo.InvariantCulture), text);
     }
-
-    private static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
-
-    private static string Period(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture);
 
     private static decimal Seconds(JsonElement line) => line.GetProperty("gpuSeconds").GetDecimal();
 
@@ -187,15 +184,6 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform)
         Assert.True(await PlatformClient.EventuallyAsync(async () => (await Read()).GetProperty("settled").GetBoolean(), true), $"lease {leaseId} did not settle");
         return (await Read()).GetProperty("gpuSeconds").GetDecimal();
     }
-
-    private async Task RunJobAsync(string jobId) => await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/jobs/{jobId}/run", null), HttpStatusCode.OK);
-
-    private static async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
-        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?from={PlatformClient.Rfc3339(from)}&to={PlatformClient.Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
-            .GetProperty("totalGpuSeconds").GetDecimal();
-
-    private static async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) =>
-        Assert.Single((await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray());
 
     private async Task<List<Dictionary<string, string>>> FocusAsync(string period)
     {

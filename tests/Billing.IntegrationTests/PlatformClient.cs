@@ -17,6 +17,23 @@ public sealed class PlatformClient(Platform platform)
 
     public static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
+    /// <summary>Midnight UTC starting the month after <paramref name="at"/>'s: its month's end.</summary>
+    public static DateTimeOffset NextMonth(DateTimeOffset at) => new DateTimeOffset(at.Year, at.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(1);
+
+    public static async Task<decimal> MinuteUsageAsync(HttpClient tenant, DateTimeOffset from, DateTimeOffset to) =>
+        (await ReadAsync(await tenant.GetAsync($"/v1/usage?from={Rfc3339(from)}&to={Rfc3339(to)}&granularity=minute"), HttpStatusCode.OK))
+            .GetProperty("totalGpuSeconds").GetDecimal();
+
+    /// <summary>The caller's invoices of a period (a tenant sees only its own).</summary>
+    public static async Task<List<JsonElement>> InvoicesAsync(HttpClient caller, string period) =>
+        (await ReadAsync(await caller.GetAsync($"/v1/invoices?period={period}"), HttpStatusCode.OK)).EnumerateArray().ToList();
+
+    /// <summary>The tenant's one invoice of a period.</summary>
+    public static async Task<JsonElement> InvoiceAsync(HttpClient tenant, string period) => Assert.Single(await InvoicesAsync(tenant, period));
+
+    /// <summary>Runs a job now, as ops would, and waits until it is done.</summary>
+    public async Task RunJobAsync(string jobId) => await ReadAsync(await Ops.PostAsync($"/v1/ops/jobs/{jobId}/run", null), HttpStatusCode.OK);
+
     public async Task<decimal> UsageAsync(HttpClient tenant, DateTimeOffset from, string groupBy = "sku")
     {
         var hour = new DateTimeOffset(from.UtcTicks - from.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);

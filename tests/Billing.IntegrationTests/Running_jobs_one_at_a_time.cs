@@ -25,7 +25,7 @@ public sealed class Running_jobs_one_at_a_time(Platform platform)
             (_, tenant, _, start) = await api.RunLeaseAsync();
             await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
             await runner.RunAsync("invoicing-draft", CancellationToken.None);
-            Assert.Empty(await InvoicesAsync(tenant, start));
+            Assert.Empty(await PlatformClient.InvoicesAsync(tenant, BillingPeriod.Of(start)));
 
             waiting = api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null);
             await Task.Delay(TimeSpan.FromMilliseconds(500));
@@ -33,10 +33,6 @@ public sealed class Running_jobs_one_at_a_time(Platform platform)
         }
 
         await waiting;
-        Assert.Single(await InvoicesAsync(tenant, start));
+        Assert.Single(await PlatformClient.InvoicesAsync(tenant, BillingPeriod.Of(start)));
     }
-
-    private static async Task<List<System.Text.Json.JsonElement>> InvoicesAsync(HttpClient tenant, DateTimeOffset at) =>
-        (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices?period={at.UtcDateTime.ToString("yyyy-MM", CultureInfo.InvariantCulture)}"), HttpStatusCode.OK))
-            .EnumerateArray().ToList();
 }
