@@ -96,14 +96,7 @@ public static class MonthCloseBenchmark
             {
                 chunk.Add(window);
                 generated.Add(window);
-                var hourId = RatableHour.IdFor(window);
-                if (!hours.TryGetValue(hourId, out var hour))
-                {
-                    hours[hourId] = hour = RatableHour.For(window);
-                }
-
-                hour.Add(window);
-                hour.Revision = 1;
+                RatableHour.AddTo(hours, window).Revision = 1;
             }
 
             if (chunk.Count >= InsertChunk)

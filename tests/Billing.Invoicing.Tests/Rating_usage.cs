@@ -191,13 +191,7 @@ public sealed class Rating_usage
         var hours = new Dictionary<string, RatableHour>();
         foreach (var window in windows)
         {
-            var id = RatableHour.IdFor(window);
-            if (!hours.TryGetValue(id, out var hour))
-            {
-                hours[id] = hour = RatableHour.For(window);
-            }
-
-            hour.Add(window);
+            RatableHour.AddTo(hours, window);
         }
 
         var fromWindows = Rate(windows.Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds, w.UnbilledGpuSeconds)), SomeCommitments, spot: spot);

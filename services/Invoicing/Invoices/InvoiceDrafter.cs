@@ -135,14 +135,7 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         // so a stale run that writes last is rated again by the next run (its revision is behind).
         foreach (var scope in rerated)
         {
-            if (await session.LoadAsync<RatingCheckpoint>(scope.Checkpoint.Id, cancellationToken) is null)
-            {
-                session.Insert(scope.Checkpoint);
-            }
-            else
-            {
-                session.Update(scope.Checkpoint);
-            }
+            session.InsertOrUpdate(scope.Checkpoint, existed: await session.LoadAsync<RatingCheckpoint>(scope.Checkpoint.Id, cancellationToken) is not null);
         }
 
         var lines = Merge(period, current?.Lines ?? [], rerated);

@@ -36,7 +36,7 @@ public sealed class RatableHour
     public static string IdFor(MeteredWindow window) =>
         $"{window.TenantId}|{window.Sku}|{window.Pricing}|{UsageHour.HourOf(window.WindowStart):yyyyMMddHH}";
 
-    public static RatableHour For(MeteredWindow window)
+    private static RatableHour For(MeteredWindow window)
     {
         var hour = UsageHour.HourOf(window.WindowStart);
         return new RatableHour
@@ -50,8 +50,21 @@ public sealed class RatableHour
         };
     }
 
+    /// <summary>Adds the window to its hour in <paramref name="hours"/> (by id), started if missing; returns the hour.</summary>
+    public static RatableHour AddTo(IDictionary<string, RatableHour> hours, MeteredWindow window)
+    {
+        var id = IdFor(window);
+        if (!hours.TryGetValue(id, out var hour))
+        {
+            hours[id] = hour = For(window);
+        }
+
+        hour.Add(window);
+        return hour;
+    }
+
     /// <summary>Adds a window of this tenant, SKU, pricing and hour (windows are whole UTC minutes).</summary>
-    public void Add(MeteredWindow window)
+    private void Add(MeteredWindow window)
     {
         var minute = (int)((window.WindowStart - HourStart).Ticks / TimeSpan.TicksPerMinute);
         GpuSeconds[minute] += window.GpuSeconds;

@@ -35,21 +35,21 @@ public static class UsageRollups
 
         foreach (var window in windows)
         {
-            var hourId = RatableHour.IdFor(window);
-            if (!hours.TryGetValue(hourId, out var hour))
-            {
-                hours[hourId] = hour = RatableHour.For(window);
-            }
-
             var revision = revisions[RevisionIdOf(window)].Revision;
-            hour.Add(window);
-            hour.Revision = revision;
+            RatableHour.AddTo(hours, window).Revision = revision;
             session.Insert(window with { Revision = revision });
         }
 
         // One order for every transaction, so two of them wait for each other rather than deadlock.
-        Write(session, hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal), h => stored.Contains(h.Id));
-        Write(session, revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal), r => stored.Contains(r.Id));
+        foreach (var hour in hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
+        {
+            session.InsertOrUpdate(hour, stored.Contains(hour.Id));
+        }
+
+        foreach (var revision in revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            session.InsertOrUpdate(revision, stored.Contains(revision.Id));
+        }
     }
 
     /// <summary>
@@ -75,14 +75,7 @@ public static class UsageRollups
         var hours = new Dictionary<string, RatableHour>();
         foreach (var window in windows)
         {
-            var hourId = RatableHour.IdFor(window);
-            if (!hours.TryGetValue(hourId, out var hour))
-            {
-                hours[hourId] = hour = RatableHour.For(window);
-                hour.Revision = next;
-            }
-
-            hour.Add(window);
+            RatableHour.AddTo(hours, window).Revision = next;
             session.Store(window with { Revision = stored.GetValueOrDefault(window.Id)?.Revision ?? next });
         }
 
@@ -91,7 +84,11 @@ public static class UsageRollups
             session.Delete<MeteredWindow>(orphan);
         }
 
-        Write(session, hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal), h => oldHours.ContainsKey(h.Id));
+        foreach (var hour in hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
+        {
+            session.InsertOrUpdate(hour, oldHours.ContainsKey(hour.Id));
+        }
+
         foreach (var orphan in oldHours.Values.Where(h => !hours.ContainsKey(h.Id)))
         {
             session.Delete(orphan);
@@ -100,25 +97,8 @@ public static class UsageRollups
         var existed = revision is not null;
         revision ??= new UsageRevision { Id = revisionId, TenantId = tenantId, Period = period };
         revision.Revision = next;
-        Write(session, [revision], _ => existed);
+        session.InsertOrUpdate(revision, existed);
     }
 
     private static string RevisionIdOf(MeteredWindow window) => UsageRevision.IdFor(window.TenantId, BillingPeriod.Of(window.WindowStart));
-
-    // Insert fails on a document another transaction created meanwhile; Update on one it changed.
-    private static void Write<T>(IDocumentSession session, IEnumerable<T> documents, Func<T, bool> existed)
-        where T : notnull
-    {
-        foreach (var document in documents)
-        {
-            if (existed(document))
-            {
-                session.Update(document);
-            }
-            else
-            {
-                session.Insert(document);
-            }
-        }
-    }
 }
