@@ -26,6 +26,7 @@ public sealed class InvoicingModule : IBillingModule
         var services = builder.Services;
         var configuration = builder.Configuration;
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
+        services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
         services.AddSingleton<InvoiceVerification>();

@@ -2,20 +2,30 @@ using Microsoft.AspNetCore.Http;
 
 namespace Billing.ServiceDefaults;
 
-/// <summary>RFC 7807 answers with a stable type per kind of problem.</summary>
+/// <summary>RFC 9457 answers with a stable type per kind of problem.</summary>
 public static class Problems
 {
+    private const string Base = "https://billing.example/problems/";
+
     public static IResult Invalid(string detail, IDictionary<string, string[]>? errors = null) =>
         errors is null
-            ? Results.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", type: "https://billing.example/problems/invalid")
-            : Results.ValidationProblem(errors, detail: detail, type: "https://billing.example/problems/invalid");
+            ? Results.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", type: Base + "invalid")
+            : Results.ValidationProblem(errors, detail: detail, title: "Invalid request", type: Base + "invalid");
 
     public static IResult NotFound(string detail) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: "https://billing.example/problems/not-found");
+        Results.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Base + "not-found");
+
+    public static IResult Forbidden(string detail) =>
+        Results.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Base + "forbidden");
 
     public static IResult Conflict(string title, string detail, IDictionary<string, object?>? extensions = null) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: "https://billing.example/problems/conflict", extensions: extensions);
+        Results.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: Base + "conflict", extensions: extensions);
 
     public static IResult Unprocessable(string title, string detail) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: "https://billing.example/problems/unprocessable");
+        Results.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: Base + "unprocessable");
+
+    public static IResult NotAcceptable(IEnumerable<string> offered) =>
+        Results.Problem(
+            detail: $"This resource is available as {string.Join(", ", offered)}; the Accept header rules out every one.",
+            statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable", type: Base + "not-acceptable");
 }

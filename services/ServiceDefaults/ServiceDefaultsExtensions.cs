@@ -2,6 +2,8 @@ using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -10,6 +12,7 @@ using MassTransit;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Json;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -27,13 +30,21 @@ public static class ServiceDefaultsExtensions
         var configuration = builder.Configuration;
         services.AddSingleton(modules);
         services.TryAddTimeProvider();
+        services.AddSingleton<IProblemDetailsWriter, JsonProblemWriter>();
         services.AddProblemDetails();
         services.AddExceptionHandler<OutageExceptionHandler>();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.Configure<JsonOptions>(o =>
         {
-            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter());
+            o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false));
+            o.SerializerOptions.Converters.Add(new Rfc3339Converter());
             o.SerializerOptions.UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip;
+            o.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
         });
+        // A rule stops at its first failure: later checks in a chain may assume the earlier ones held.
+        ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
+        services.AddValidatorsFromAssemblies(modules.Select(m => m.GetType().Assembly).Append(typeof(ServiceDefaultsExtensions).Assembly).Distinct());
         services.AddMemoryCache();
         services.AddSingleton<KeyIssuer>();
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
@@ -83,13 +94,15 @@ public static class ServiceDefaultsExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseBodyLimits();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
-        app.MapBillingJobs();
+        var api = app.MapGroup("").WithRequestValidation();
+        app.MapBillingJobs(api);
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())
         {
-            module.MapEndpoints(app);
+            module.MapEndpoints(api);
         }
 
         return app;

@@ -106,17 +106,18 @@ public sealed class Guarding_the_api(Platform platform)
     }
 
     [Fact]
-    public async Task A_lease_beyond_capacity_gets_409_naming_the_sku_and_free_count()
+    public async Task A_lease_of_an_unknown_sku_is_refused_before_placement_without_echoing_it()
     {
         var (_, tenant) = await api.TenantAsync();
-        var sku = $"EMPTY-{Guid.NewGuid():N}"[..12];
+        var sku = new string('X', 100_000);
 
         var refused = await tenant.PostAsJsonAsync("/v1/leases", new { sku, gpuCount = 2, pricing = "OnDemand" });
-        var invalid = await tenant.PostAsJsonAsync("/v1/leases", new { sku, gpuCount = 0 });
+        var invalid = await tenant.PostAsJsonAsync("/v1/leases", new { sku = "H100-SXM-80GB", gpuCount = 0 });
 
-        var problem = await PlatformClient.ReadAsync(refused, HttpStatusCode.Conflict);
-        Assert.Equal(sku, problem.GetProperty("sku").GetString());
-        Assert.Equal(0, problem.GetProperty("freeGpus").GetInt32());
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.DoesNotContain("XXXX", body, StringComparison.Ordinal);
+        Assert.Contains("H100-SXM-80GB", body, StringComparison.Ordinal);
         var errors = (await PlatformClient.ReadAsync(invalid, HttpStatusCode.BadRequest)).GetProperty("errors");
         Assert.True(errors.TryGetProperty("gpuCount", out _));
         Assert.True(errors.TryGetProperty("pricing", out _));

@@ -3,6 +3,10 @@ using Billing.Contracts;
 using Billing.Fleet.Placement;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.Validation;
+using Billing.Fleet.Nodes;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,6 +15,27 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Fleet.Leases;
 
 public sealed record RequestLease(string? Sku, int GpuCount, PricingModel? Pricing);
+
+public sealed class RequestLeaseValidator : AbstractValidator<RequestLease>
+{
+    public RequestLeaseValidator(IQuerySession session)
+    {
+        RuleFor(r => r.Sku).KnownSku(session);
+        RuleFor(r => r.Pricing).NotNull().IsInEnum().WithMessage("One of OnDemand, Spot, Reserved.");
+        RuleFor(r => r.GpuCount).InclusiveBetween(1, Nodes.NodeEndpoints.MaxGpus);
+
+        // A lease runs on one node: more GPUs than the SKU's largest node could never be placed.
+        var largest = 0;
+        RuleFor(r => r.GpuCount)
+            .MustAsync(async (r, count, ct) =>
+            {
+                largest = await session.Query<NodeRegistration>().Where(n => n.Sku == r.Sku).Select(n => n.GpuCount).OrderByDescending(c => c).FirstOrDefaultAsync(ct);
+                return largest == 0 || count <= largest;
+            })
+            .WithMessage(_ => $"At most {largest}: a lease fits on one node, and the largest node of this SKU has {largest} GPUs.")
+            .When(r => r.GpuCount is >= 1 and <= Nodes.NodeEndpoints.MaxGpus && InputRules.IsId(r.Sku));
+    }
+}
 
 public static class LeaseEndpoints
 {
@@ -25,27 +50,6 @@ public static class LeaseEndpoints
 
     private static async Task<IResult> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
     {
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.Sku))
-        {
-            errors["sku"] = ["Required, e.g. 'H100-SXM-80GB'."];
-        }
-
-        if (request.GpuCount is < 1 or > Nodes.NodeEndpoints.MaxGpus)
-        {
-            errors["gpuCount"] = [$"Between 1 and {Nodes.NodeEndpoints.MaxGpus}."];
-        }
-
-        if (request.Pricing is null)
-        {
-            errors["pricing"] = ["One of OnDemand, Spot, Reserved."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid("The lease request is invalid.", errors);
-        }
-
         var leaseId = Guid.CreateVersion7();
         var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value);
         if (placement.Allocation is not { } allocation)

@@ -6,8 +6,9 @@ namespace Billing.Fleet.Nodes;
 [Alias("Billing.Fleet.INodeGrain")]
 public interface INodeGrain : IGrainWithStringKey
 {
+    /// <summary>Registers the node; null when it is registered already (calls take turns, so one caller wins).</summary>
     [Alias("Register")]
-    Task<NodeView> Register(NodeSpec spec);
+    Task<NodeView?> Register(NodeSpec spec);
 
     [Alias("Get")]
     Task<NodeView?> Get();

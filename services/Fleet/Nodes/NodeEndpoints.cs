@@ -2,6 +2,10 @@ using Billing.Fleet.Placement;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
+using Microsoft.Extensions.Caching.Memory;
+using Microsoft.Extensions.DependencyInjection;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -11,7 +15,20 @@ namespace Billing.Fleet.Nodes;
 
 public sealed record RegisterNode(string? NodeId, string? Sku, int GpuCount, string? Region);
 
+public sealed class RegisterNodeValidator : AbstractValidator<RegisterNode>
+{
+    public RegisterNodeValidator(IQuerySession session)
+    {
+        RuleFor(r => r.NodeId).Id();
+        RuleFor(r => r.Sku).KnownSku(session);
+        RuleFor(r => r.GpuCount).InclusiveBetween(1, NodeEndpoints.MaxGpus);
+        RuleFor(r => r.Region).Id();
+    }
+}
+
 public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey);
+
+public sealed record AgentKeyRotated(string NodeId, string AgentKey, int Revoked);
 
 public static class NodeEndpoints
 {
@@ -24,49 +41,51 @@ public static class NodeEndpoints
         ops.MapGet("/", ListAsync);
         ops.MapGet("/{nodeId}", GetAsync);
         ops.MapPost("/{nodeId}/drain", DrainAsync);
+        ops.MapPost("/{nodeId}/agent-key", RotateAgentKeyAsync);
     }
 
+    /// <summary>
+    /// One agent key per node: the node grain takes registrations one at a time, so of racing
+    /// requests for one id exactly one registers and gets a key; the others get 409.
+    /// </summary>
     private static async Task<IResult> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
     {
-        var priced = (await PriceHistory.LoadAsync(session)).Latest.Skus.Keys;
-        var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(request.NodeId) || request.NodeId.Length > 100 || request.NodeId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        var view = await grains.GetGrain<INodeGrain>(request.NodeId!).Register(new NodeSpec(request.Sku!, request.GpuCount, request.Region!));
+        if (view is null)
         {
-            errors["nodeId"] = ["1 to 100 characters: letters, digits, '-', '_' or '.'."];
+            return Problems.Conflict("Node already registered",
+                $"Node '{request.NodeId}' is already registered; POST /v1/nodes/{request.NodeId}/agent-key issues it a new agent key.");
         }
 
-        if (request.Sku is null || !priced.Contains(request.Sku))
-        {
-            // Usage of a SKU the price book cannot rate could never be invoiced.
-            errors["sku"] = [$"A SKU of the price book: {string.Join(", ", priced)}."];
-        }
-
-        if (request.GpuCount is < 1 or > MaxGpus)
-        {
-            errors["gpuCount"] = [$"Between 1 and {MaxGpus}."];
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Region))
-        {
-            errors["region"] = ["Required."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid("The node registration is invalid.", errors);
-        }
-
-        var node = grains.GetGrain<INodeGrain>(request.NodeId!);
-        if (await node.Get() is not null)
-        {
-            return Problems.Conflict("Node already registered", $"Node '{request.NodeId}' is already registered.");
-        }
-
-        var view = await node.Register(new NodeSpec(request.Sku!, request.GpuCount, request.Region!));
         await grains.GetGrain<ISkuPoolGrain>(view.Sku).AddNode(view.NodeId, view.GpuCount);
         var (_, secret) = issuer.Issue(session, Roles.Node, view.NodeId, nodeId: view.NodeId);
         await session.SaveChangesAsync();
         return Results.Created($"/v1/nodes/{view.NodeId}", new NodeRegistered(view.NodeId, view.Sku, view.GpuCount, view.Region, secret));
+    }
+
+    /// <summary>A new agent key for a registered node; every key it had before stops working.</summary>
+    private static async Task<IResult> RotateAgentKeyAsync(
+        string nodeId, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer, IMemoryCache keys, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    {
+        if (await grains.GetGrain<INodeGrain>(nodeId).Get() is null)
+        {
+            return Problems.NotFound($"No node '{nodeId}'.");
+        }
+
+        var current = await session.Query<ApiKey>().Where(k => k.NodeId == nodeId && k.RevokedAt == null).ToListAsync();
+        foreach (var key in current)
+        {
+            session.Store(key with { RevokedAt = time.GetUtcNow() });
+        }
+
+        var (_, secret) = issuer.Issue(session, Roles.Node, nodeId, nodeId: nodeId);
+        await session.SaveChangesAsync();
+        foreach (var key in current)
+        {
+            keys.Remove(key.Id);
+        }
+
+        return Results.Ok(new AgentKeyRotated(nodeId, secret, current.Count));
     }
 
     private static async Task<IResult> ListAsync(IQuerySession session, IGrainFactory grains)

@@ -63,13 +63,14 @@ public sealed class NodeGrain(
         health = NodeHealth.Of(last, registration.GpuCount, Now, metering.HeartbeatTimeout);
     }
 
-    public async Task<NodeView> Register(NodeSpec spec)
+    public async Task<NodeView?> Register(NodeSpec spec)
     {
-        if (registration is null)
+        if (registration is not null)
         {
-            await SaveAsync(new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, Now));
+            return null;
         }
 
+        await SaveAsync(new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, Now));
         return View(registration!);
     }
 

@@ -1,8 +1,9 @@
 using Billing.ServiceDefaults.Pricing;
-using System.Globalization;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -35,25 +36,31 @@ public static class PriceEndpoints
         return Results.Ok(new PriceBookView(book.Currency, book.EffectiveAt, views));
     }
 
-    private static async Task<IResult> HistoryAsync(string sku, string? from, string? to, IQuerySession session)
+    private static async Task<IResult> HistoryAsync(string sku, [AsParameters] SpotHistoryRequest request, IQuerySession session)
     {
-        if (!(await PriceHistory.LoadAsync(session)).Latest.Skus.ContainsKey(sku))
+        if (!InputRules.IsId(sku) || !(await PriceHistory.LoadAsync(session)).Latest.Skus.ContainsKey(sku))
         {
-            return Problems.NotFound($"The price book has no SKU '{sku}'.");
+            return Problems.NotFound($"The price book has no SKU '{InputRules.Printable(sku)}'.");
         }
 
-        var since = DateTimeOffset.MinValue;
-        var until = DateTimeOffset.MaxValue;
-        if ((from is not null && !DateTimeOffset.TryParse(from, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out since))
-            || (to is not null && !DateTimeOffset.TryParse(to, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out until)))
-        {
-            return Problems.Invalid("'from' and 'to' are RFC 3339 times.");
-        }
-
+        var since = InputRules.TryParseTime(request.From, out var from) ? from : DateTimeOffset.MinValue;
+        var until = InputRules.TryParseTime(request.To, out var to) ? to : DateTimeOffset.MaxValue;
         var events = await session.Events.FetchStreamAsync(SpotMarket.StreamFor(sku));
         var changes = events.Select(e => e.Data).OfType<SpotPriceChanged>()
             .Where(c => c.EffectiveAt >= since && c.EffectiveAt < until)
             .ToList();
         return Results.Ok(changes);
+    }
+}
+
+/// <summary>The query of the spot history: an optional RFC 3339 range.</summary>
+public sealed record SpotHistoryRequest(string? From, string? To);
+
+public sealed class SpotHistoryRequestValidator : AbstractValidator<SpotHistoryRequest>
+{
+    public SpotHistoryRequestValidator()
+    {
+        RuleFor(r => r.From).Time().When(r => r.From is not null);
+        RuleFor(r => r.To).Time().When(r => r.To is not null);
     }
 }

@@ -1,5 +1,6 @@
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.Invoicing.Invoices;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -16,16 +17,12 @@ public static class AuditEndpoints
         endpoints.MapPost("/v1/ops/invoices/{invoiceId:guid}/verify", VerifyAsync).RequireAuthorization(Policies.Ops);
     }
 
-    private static async Task<IResult> ReconcileAsync(string? period, Reconciliation reconciliation, HttpContext http) =>
-        BillingPeriod.IsValid(period)
-            ? Results.Ok(await reconciliation.ReportAsync(period!, http.RequestAborted))
-            : Problems.Invalid("'period' is required: a month, YYYY-MM.");
+    private static async Task<IResult> ReconcileAsync([AsParameters] PeriodRequest request, Reconciliation reconciliation, HttpContext http) =>
+        Results.Ok(await reconciliation.ReportAsync(request.Period!, http.RequestAborted));
 
     /// <summary>The scheduled reconciliations of a closed month, newest first.</summary>
-    private static async Task<IResult> RunsAsync(string? period, IQuerySession session, HttpContext http) =>
-        BillingPeriod.IsValid(period)
-            ? Results.Ok(await session.Query<ReconciliationRun>().Where(r => r.Period == period).OrderByDescending(r => r.RanAt).Take(100).ToListAsync(http.RequestAborted))
-            : Problems.Invalid("'period' is required: a month, YYYY-MM.");
+    private static async Task<IResult> RunsAsync([AsParameters] PeriodRequest request, IQuerySession session, HttpContext http) =>
+        Results.Ok(await session.Query<ReconciliationRun>().Where(r => r.Period == request.Period).OrderByDescending(r => r.RanAt).Take(100).ToListAsync(http.RequestAborted));
 
     private static async Task<IResult> VerifyAsync(Guid invoiceId, InvoiceVerification verification, HttpContext http) =>
         await verification.VerifyAsync(invoiceId, http.RequestAborted) is { } report ? Results.Ok(report) : Problems.NotFound($"No invoice '{invoiceId}'.");

@@ -3,6 +3,9 @@ using System.Security.Claims;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
+using Microsoft.Extensions.Options;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,64 +16,77 @@ namespace Billing.Invoicing.Commitments;
 
 public sealed record MakeCommitment(string? TenantId, string? Sku, int GpuCount, string? StartsOn, int Months);
 
+/// <summary>Limits on what one commitment may reserve (<c>Billing:Commitments</c>).</summary>
+public sealed class CommitmentOptions
+{
+    public const string Section = "Billing:Commitments";
+
+    /// <summary>The most GPUs one commitment reserves; larger deals are several commitments, or a new limit.</summary>
+    public int MaxGpus { get; set; } = 100_000;
+}
+
+public sealed class MakeCommitmentValidator : AbstractValidator<MakeCommitment>
+{
+    public MakeCommitmentValidator(IQuerySession session, IOptions<CommitmentOptions> options, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    {
+        var max = options.Value.MaxGpus;
+        RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
+        RuleFor(r => r.Sku).KnownSku(session);
+        RuleFor(r => r.GpuCount).InclusiveBetween(1, max);
+        RuleFor(r => r.Months).InclusiveBetween(1, CommitmentEndpoints.MaxMonths).WithMessage($"Whole months, 1 to {CommitmentEndpoints.MaxMonths}.");
+        RuleFor(r => r.StartsOn)
+            .Must(d => CommitmentEndpoints.TryParseDay(d, out var day) && day >= time.GetUtcNow().UtcDateTime.Date && day.Year < InputRules.MaxYear)
+            .WithMessage($"A date (YYYY-MM-DD, UTC), today or later, before {InputRules.MaxYear}.");
+    }
+}
+
 public static class CommitmentEndpoints
 {
     public const int MaxMonths = 36;
 
     public static void MapCommitments(this IEndpointRouteBuilder endpoints)
     {
-        var group = endpoints.MapGroup("/v1/commitments").RequireAuthorization(p => p.RequireRole(Roles.Tenant, Roles.Finance, Roles.Ops));
+        var group = endpoints.MapGroup("/v1/commitments").RequireAuthorization(Policies.TenantOrStaff);
         group.MapPost("/", MakeAsync);
         group.MapGet("/", ListAsync);
+        group.MapGet("/{commitmentId:guid}", GetAsync);
     }
+
+    internal static bool TryParseDay(string? value, out DateTime day) =>
+        DateTime.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out day);
 
     private static async Task<IResult> MakeAsync(
         MakeCommitment request, ClaimsPrincipal user, IDocumentSession session, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         var tenantId = user.IsInRole(Roles.Tenant) ? user.TenantId() : request.TenantId;
-        var prices = await PriceHistory.LoadAsync(session);
-        var today = time.GetUtcNow().UtcDateTime.Date;
-        var errors = new Dictionary<string, string[]>();
         if (string.IsNullOrWhiteSpace(tenantId) || await session.LoadAsync<Tenant>(tenantId) is null)
         {
-            errors["tenantId"] = ["An existing tenant (finance and ops name it; a tenant key commits for itself)."];
+            return Problems.Invalid("The commitment is invalid; nothing was recorded.", new Dictionary<string, string[]>
+            {
+                ["tenantId"] = ["An existing tenant (finance and ops name it; a tenant key commits for itself)."],
+            });
         }
 
-        if (request.Sku is null || !prices.Latest.Skus.ContainsKey(request.Sku))
-        {
-            errors["sku"] = [$"One of {string.Join(", ", prices.Latest.Skus.Keys)}."];
-        }
-
-        if (request.GpuCount < 1)
-        {
-            errors["gpuCount"] = ["At least 1."];
-        }
-
-        if (request.Months is < 1 or > MaxMonths)
-        {
-            errors["months"] = [$"Whole months, 1 to {MaxMonths}."];
-        }
-
-        if (!DateTime.TryParseExact(request.StartsOn, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var startsOn)
-            || startsOn < today)
-        {
-            errors["startsOn"] = ["A date (YYYY-MM-DD, UTC), today or later."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid("The commitment is invalid; nothing was recorded.", errors);
-        }
-
-        var made = new CommitmentMade(Guid.CreateVersion7(), tenantId!, request.Sku!, request.GpuCount,
+        TryParseDay(request.StartsOn, out var startsOn);
+        var made = new CommitmentMade(Guid.CreateVersion7(), tenantId, request.Sku!, request.GpuCount,
             new DateTimeOffset(startsOn, TimeSpan.Zero), request.Months, time.GetUtcNow());
         session.Events.StartStream<Commitment>(made.CommitmentId, made);
         await session.SaveChangesAsync();
         return Results.Created($"/v1/commitments/{made.CommitmentId}", Commitment.Create(made));
     }
 
+    private static async Task<IResult> GetAsync(Guid commitmentId, ClaimsPrincipal user, IQuerySession session) =>
+        await session.LoadAsync<Commitment>(commitmentId) is { } commitment && user.ReadableTenant(commitment.TenantId) == commitment.TenantId
+            ? Results.Ok(commitment)
+            : Problems.NotFound($"No commitment '{commitmentId}'.");
+
     private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, string? tenantId)
     {
+        if (tenantId is not null && !InputRules.IsId(tenantId))
+        {
+            return Problems.Invalid("The commitment query is invalid.", new Dictionary<string, string[]> { ["tenantId"] = ["A tenant id."] });
+        }
+
         var tenant = user.ReadableTenant(tenantId);
         var commitments = session.Query<Commitment>().AsQueryable();
         if (tenant is not null)

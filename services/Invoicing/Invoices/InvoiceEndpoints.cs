@@ -2,6 +2,8 @@ using System.Security.Claims;
 using Billing.Invoicing.Exports;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,33 +11,49 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Invoicing.Invoices;
 
+/// <summary>The query of <c>GET /v1/invoices</c>.</summary>
+public sealed record InvoiceListRequest(string? Period, string? Status, string? TenantId, int? Page, int? PageSize);
+
+public sealed class InvoiceListRequestValidator : AbstractValidator<InvoiceListRequest>
+{
+    public InvoiceListRequestValidator()
+    {
+        RuleFor(r => r.Period).Period().When(r => r.Period is not null);
+        RuleFor(r => r.Status).Must(s => s is null or InvoiceStatus.Draft or InvoiceStatus.Finalized or InvoiceStatus.Issued)
+            .WithMessage($"One of {InvoiceStatus.Draft}, {InvoiceStatus.Finalized}, {InvoiceStatus.Issued}.");
+        RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
+        RuleFor(r => r.Page).InclusiveBetween(1, InvoiceEndpoints.MaxPage);
+        RuleFor(r => r.PageSize).InclusiveBetween(1, InvoiceEndpoints.MaxPageSize);
+    }
+}
+
+/// <summary>The query of the finance reports (<c>?period=YYYY-MM</c>, required).</summary>
+public sealed record PeriodRequest(string? Period);
+
+public sealed class PeriodRequestValidator : AbstractValidator<PeriodRequest>
+{
+    public PeriodRequestValidator() => RuleFor(r => r.Period).Period();
+}
+
 public static class InvoiceEndpoints
 {
     public const int MaxPageSize = 500;
+
+    /// <summary>Pages stop where the offset would outgrow what a query can skip.</summary>
+    public const int MaxPage = 100_000;
 
     public static void MapInvoices(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/invoices").RequireAuthorization(policy => policy.RequireRole(Roles.Finance, Roles.Ops, Roles.Tenant));
         group.MapGet("/", ListAsync);
-        group.MapGet("/{invoiceId:guid}", GetAsync);
+        group.MapGet("/{invoiceId:guid}", GetAsync).Offering(ContentNegotiation.Json, "text/csv", "application/pdf");
         group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync);
-        endpoints.MapGet("/v1/exports/focus", FocusAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
+        endpoints.MapGet("/v1/exports/focus", FocusAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Offering("text/csv");
     }
 
-    private static async Task<IResult> ListAsync(
-        ClaimsPrincipal user, IQuerySession session, string? period, string? status, string? tenantId, int? page, int? pageSize)
+    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, [AsParameters] InvoiceListRequest request)
     {
-        if (period is not null && !BillingPeriod.IsValid(period))
-        {
-            return Problems.Invalid("'period' is a month, YYYY-MM.");
-        }
-
-        if (page is < 1 || pageSize is < 1 or > MaxPageSize)
-        {
-            return Problems.Invalid($"'page' starts at 1; 'pageSize' is 1 to {MaxPageSize}.");
-        }
-
-        var tenant = user.ReadableTenant(tenantId);
+        var tenant = user.ReadableTenant(request.TenantId);
         if (user.IsInRole(Roles.Tenant) && tenant is null)
         {
             return Results.Ok(Array.Empty<Invoice>());
@@ -47,18 +65,18 @@ public static class InvoiceEndpoints
             invoices = invoices.Where(i => i.TenantId == tenant);
         }
 
-        if (period is not null)
+        if (request.Period is { } period)
         {
             invoices = invoices.Where(i => i.Period == period);
         }
 
-        if (status is not null)
+        if (request.Status is { } status)
         {
             invoices = invoices.Where(i => i.Status == status);
         }
 
-        var size = pageSize ?? 100;
-        var list = await invoices.OrderBy(i => i.Period).ThenBy(i => i.TenantId).Skip(((page ?? 1) - 1) * size).Take(size).ToListAsync();
+        var size = request.PageSize ?? 100;
+        var list = await invoices.OrderBy(i => i.Period).ThenBy(i => i.TenantId).Skip(((request.Page ?? 1) - 1) * size).Take(size).ToListAsync();
         return Results.Ok(list.Select(InvoiceView.Of));
     }
 
@@ -73,18 +91,17 @@ public static class InvoiceEndpoints
 
         var view = InvoiceView.Of(invoice);
         var name = view.Number ?? $"draft-{view.TenantId}-{view.Period}";
-        return http.Request.Accepts("application/pdf") ? Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf")
-            : http.Request.Accepts("text/csv") ? Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv")
-            : Results.Ok(view);
+        return http.Negotiated() switch
+        {
+            "application/pdf" => Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf"),
+            "text/csv" => Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv"),
+            _ => Results.Ok(view),
+        };
     }
 
-    private static async Task<IResult> FocusAsync(string? period, IQuerySession session)
+    private static async Task<IResult> FocusAsync([AsParameters] PeriodRequest request, IQuerySession session)
     {
-        if (!BillingPeriod.IsValid(period))
-        {
-            return Problems.Invalid("'period' is required: a month, YYYY-MM.");
-        }
-
+        var period = request.Period!;
         var invoices = await session.Query<Invoice>().Where(i => i.Period == period).OrderBy(i => i.TenantId).ToListAsync();
         return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(invoices.Select(InvoiceView.Of))), "text/csv", $"focus-{period}.csv");
     }

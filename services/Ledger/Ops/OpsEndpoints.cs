@@ -1,6 +1,7 @@
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Validation;
 using Marten.Events.Daemon.Coordination;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,14 +36,10 @@ public static class OpsEndpoints
     private static async Task<IResult> StartReplayAsync(
         StartReplay request, IDocumentSession session, ReplayRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
-        var target = ReplayTarget.All.SingleOrDefault(t => t.Name == request.Consumer);
-        var known = target?.EventTypes.Select(ReplayTarget.EventName).ToList() ?? [];
+        var target = ReplayTarget.All.Single(t => t.Name == request.Consumer);
+        var known = target.EventTypes.Select(ReplayTarget.EventName).ToList();
         var errors = new Dictionary<string, string[]>();
-        if (target is null)
-        {
-            errors["consumer"] = [$"One of {string.Join(", ", ReplayTarget.All.Select(t => t.Name))}."];
-        }
-        else if (request.EventTypes?.Except(known).ToList() is { Count: > 0 } unknown)
+        if (request.EventTypes?.Except(known).ToList() is { Count: > 0 } unknown)
         {
             errors["eventTypes"] = [$"'{request.Consumer}' takes {string.Join(", ", known)}; not {string.Join(", ", unknown)}."];
         }
@@ -57,7 +54,7 @@ public static class OpsEndpoints
             return Problems.Invalid("The replay request is invalid; nothing was sent.", errors);
         }
 
-        var run = new ReplayRun(Guid.CreateVersion7(), target!.Name, request.EventTypes ?? [], request.From, request.To, 0, 0, false, null, time.GetUtcNow());
+        var run = new ReplayRun(Guid.CreateVersion7(), target.Name, request.EventTypes ?? [], request.From, request.To, 0, 0, false, null, time.GetUtcNow());
         run = run with { Total = await ReplayRunner.Matching(session, run, target).CountAsync() };
         session.Store(run);
         await session.SaveChangesAsync();
@@ -92,7 +89,7 @@ public static class OpsEndpoints
 
         if (!Projections.TryGetValue(name, out var projection))
         {
-            return Problems.NotFound($"No projection '{name}'. Known: {string.Join(", ", Projections.Keys.Append(RatableUsageRebuild.Name))}.");
+            return Problems.NotFound($"No projection '{InputRules.Printable(name)}'. Known: {string.Join(", ", Projections.Keys.Append(RatableUsageRebuild.Name))}.");
         }
 
         var started = System.Diagnostics.Stopwatch.StartNew();

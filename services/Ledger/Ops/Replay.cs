@@ -1,3 +1,5 @@
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using Billing.Contracts.Fleet;
 using Billing.Ledger.Leases;
 using Billing.Ledger.Usage;
@@ -7,6 +9,19 @@ namespace Billing.Ledger.Ops;
 
 /// <summary>Ops asks to re-publish stored events of some types, stored in a time range, to one consumer.</summary>
 public sealed record StartReplay(string? Consumer, IReadOnlyList<string>? EventTypes, DateTimeOffset? From, DateTimeOffset? To);
+
+public sealed class StartReplayValidator : AbstractValidator<StartReplay>
+{
+    public StartReplayValidator()
+    {
+        RuleFor(r => r.Consumer).Must(c => ReplayTarget.All.Any(t => t.Name == c))
+            .WithMessage($"One of {string.Join(", ", ReplayTarget.All.Select(t => t.Name))}.");
+        RuleFor(r => r.EventTypes).Must(t => t is null || t.Count <= 50).WithMessage("At most 50 event types.");
+        RuleForEach(r => r.EventTypes).NotNull().Id();
+        RuleFor(r => r.From).InYears();
+        RuleFor(r => r.To).InYears();
+    }
+}
 
 /// <summary>A replay and its progress (Marten document).</summary>
 public sealed record ReplayRun(

@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Security.Claims;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using CsvHelper;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -9,44 +11,50 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Ledger.Usage;
 
+/// <summary>The query of <c>GET /v1/usage</c>.</summary>
+public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId);
+
+public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
+{
+    public UsageRequestValidator()
+    {
+        RuleFor(r => r.From).Time();
+        RuleFor(r => r.To).Time();
+        RuleFor(r => r.Granularity).OneOf<UsageRequest, Granularity>();
+        RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>();
+        RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
+    }
+}
+
 public static class UsageEndpoints
 {
     public static void MapUsage(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff);
+        endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff).Offering(ContentNegotiation.Json, "text/csv");
 
-    private static async Task<IResult> GetAsync(
-        HttpContext http, ClaimsPrincipal user, UsageReader reader,
-        string? from, string? to, string? granularity, string? groupBy, string? tenantId)
+    private static async Task<IResult> GetAsync(HttpContext http, ClaimsPrincipal user, UsageReader reader, [AsParameters] UsageRequest request)
     {
-        var errors = new Dictionary<string, string[]>();
-        var fromAt = ParseTime(from, "from", errors);
-        var toAt = ParseTime(to, "to", errors);
-        var bucket = ParseEnum(granularity, Granularity.Hour, "granularity", errors);
-        var grouping = ParseEnum(groupBy, UsageGrouping.Sku, "groupBy", errors);
-        var tenant = user.ReadableTenant(tenantId);
+        var tenant = user.ReadableTenant(request.TenantId);
         if (tenant is null && !user.IsInRole(Roles.Tenant))
         {
-            errors["tenantId"] = ["Required with a finance or ops key."];
-        }
-
-        if (errors.Count > 0)
-        {
-            return Problems.Invalid("The usage query is invalid.", errors);
+            return Problems.Invalid("The usage query is invalid.", new Dictionary<string, string[]> { ["tenantId"] = ["Required with a finance or ops key."] });
         }
 
         if (tenant is null)
         {
-            return Problems.NotFound($"No tenant '{tenantId}'.");
+            return Problems.NotFound($"No tenant '{request.TenantId}'.");
         }
 
-        var query = new UsageQuery(tenant, fromAt!.Value, toAt!.Value, bucket, grouping);
+        InputRules.TryParseTime(request.From, out var from);
+        InputRules.TryParseTime(request.To, out var to);
+        var query = new UsageQuery(tenant, from, to,
+            EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku));
         if (query.Problem() is { } problem)
         {
             return Problems.Invalid(problem);
         }
 
         var report = await reader.ReadAsync(query, http.RequestAborted);
-        return http.Request.Accepts("text/csv")
+        return http.Negotiated() == "text/csv"
             ? Results.Text(ToCsv(report), "text/csv")
             : Results.Ok(report);
     }
@@ -57,33 +65,5 @@ public static class UsageEndpoints
         using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
         csv.WriteRecords(report.Buckets.Select(b => new { start = b.Start.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), key = b.Key, gpuSeconds = b.GpuSeconds }));
         return writer.ToString();
-    }
-
-    private static DateTimeOffset? ParseTime(string? value, string name, Dictionary<string, string[]> errors)
-    {
-        if (DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal, out var at))
-        {
-            return at;
-        }
-
-        errors[name] = ["Required, an RFC 3339 time such as 2026-11-01T00:00:00Z."];
-        return null;
-    }
-
-    private static T ParseEnum<T>(string? value, T fallback, string name, Dictionary<string, string[]> errors)
-        where T : struct, Enum
-    {
-        if (value is null)
-        {
-            return fallback;
-        }
-
-        if (Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed))
-        {
-            return parsed;
-        }
-
-        errors[name] = [$"One of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}."];
-        return fallback;
     }
 }

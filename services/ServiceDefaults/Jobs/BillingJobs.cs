@@ -47,7 +47,7 @@ public static class BillingJobs
     }
 
     /// <summary>Registers every module's recurring jobs under their constant ids; maps the ops "run now" endpoint.</summary>
-    internal static void MapBillingJobs(this WebApplication app)
+    internal static void MapBillingJobs(this WebApplication app, IEndpointRouteBuilder api)
     {
         var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
         foreach (var job in app.Services.GetServices<BillingJobSchedule>())
@@ -55,12 +55,12 @@ public static class BillingJobs
             recurring.AddOrUpdate<BillingJobRunner>(job.Id, job.Queue, runner => runner.RunAsync(job.Id, CancellationToken.None), job.Cron);
         }
 
-        app.MapPost("/v1/ops/jobs/{jobId}/run", async (
+        api.MapPost("/v1/ops/jobs/{jobId}/run", async (
             string jobId, IServiceProvider services, BillingJobRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
         {
             if (services.GetKeyedService<IBillingJob>(jobId) is null)
             {
-                return Problems.NotFound($"No job '{jobId}' in this service.");
+                return Problems.NotFound($"No job '{Validation.InputRules.Printable(jobId)}' in this service.");
             }
 
             await runner.RunNowAsync(jobId, http.RequestAborted);
