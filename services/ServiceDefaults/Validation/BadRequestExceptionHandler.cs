@@ -53,7 +53,10 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
 
         return new HttpValidationProblemDetails(errors)
         {
-            Status = 400, Title = "Invalid request", Type = Type + "invalid", Detail = "The request could not be read; nothing was changed.",
+            Status = 400,
+            Title = "Invalid request",
+            Type = Type + "invalid",
+            Detail = "The request could not be read; nothing was changed.",
         };
     }
 
