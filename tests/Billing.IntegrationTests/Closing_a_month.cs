@@ -12,8 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Closing_a_month(Platform platform)
+public sealed class Closing_a_month(Platform platform) : IClassFixture<Platform>
 {
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);
@@ -39,8 +38,7 @@ public sealed class Closing_a_month(Platform platform)
         await tenant.PostAsync($"/v1/leases/{leaseId}/end", null);
         api.Advance(TimeSpan.FromSeconds(15));
         await api.HeartbeatAsync(agent, nodeId, gpuCount: 1);
-        var metered = await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 120m);
-        Assert.Equal(120m, metered);
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 120m);
 
         platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
         await Task.WhenAll(api.RunJobAsync("invoicing-draft"), api.RunJobAsync("invoicing-draft"), api.RunJobAsync("invoicing-draft"));

@@ -4,8 +4,7 @@ using System.Net.Http.Json;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Committing_to_reserved_capacity(Platform platform)
+public sealed class Committing_to_reserved_capacity(Platform platform) : IClassFixture<Platform>
 {
     private readonly PlatformClient api = new(platform);
 

@@ -3,8 +3,7 @@ using System.Net.Http.Json;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Guarding_the_api(Platform platform)
+public sealed class Guarding_the_api(Platform platform) : IClassFixture<Platform>
 {
     private const string Sku = "A100-SXM-80GB";
     private readonly PlatformClient api = new(platform);

@@ -5,8 +5,7 @@ using System.Text.Json;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Metering_through_the_public_api(Platform platform)
+public sealed class Metering_through_the_public_api(Platform platform) : IClassFixture<Platform>
 {
     private readonly PlatformClient api = new(platform);
 
@@ -16,13 +15,12 @@ public sealed class Metering_through_the_public_api(Platform platform)
         var (tenantId, tenant, leaseId, start) = await api.RunLeaseAsync();
 
         var lease = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
-        var usage = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         await PlatformClient.ReadAsync(await api.Ops.PostAsync("/v1/ops/jobs/invoicing-draft/run", null), HttpStatusCode.OK);
         var invoices = await PlatformClient.ReadAsync(await tenant.GetAsync("/v1/invoices"), HttpStatusCode.OK);
 
         Assert.True(lease.GetProperty("settled").GetBoolean());
         Assert.Equal(2355m, lease.GetProperty("gpuSeconds").GetDecimal());
-        Assert.Equal(2355m, usage);
         var invoice = Assert.Single(invoices.EnumerateArray());
         Assert.Equal(tenantId, invoice.GetProperty("tenantId").GetString());
         var line = Assert.Single(invoice.GetProperty("lines").EnumerateArray());
@@ -37,10 +35,9 @@ public sealed class Metering_through_the_public_api(Platform platform)
     {
         var (_, tenant, leaseId, start) = await api.RunLeaseAsync(heartbeat => heartbeat == 23 ? platform.RestartAsync() : Task.CompletedTask);
 
-        var usage = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         var lease = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
 
-        Assert.Equal(2355m, usage);
         Assert.Equal(2355m, lease.GetProperty("gpuSeconds").GetDecimal());
     }
 

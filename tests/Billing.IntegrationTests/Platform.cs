@@ -13,16 +13,24 @@ using Npgsql;
 namespace Billing.IntegrationTests;
 
 /// <summary>
-/// The whole platform in one host, over the real PostgreSQL and RabbitMQ that infra/up.sh starts:
-/// a fresh schema and a fresh RabbitMQ virtual host per run, a fake clock the tests drive, and a
-/// restart that keeps the database and the broker but loses everything in memory.
+/// The whole platform in one host, over the real PostgreSQL and RabbitMQ that infra/up.sh starts,
+/// one per test class (<c>IClassFixture&lt;Platform&gt;</c>): its own schema, RabbitMQ virtual host,
+/// price book and fake clock, so no class sees another's tenants, SKUs, markets, periods or jobs.
+/// Recurring jobs never run on their own; a test runs a job when it wants one. A restart keeps the
+/// database and the broker but loses everything in memory.
 /// </summary>
 public sealed class Platform : IAsyncLifetime
 {
     public const string OpsKey = "test-ops-key";
 
-    /// <summary>A SKU only the spot market tests use; its price book entry comes from the test settings.</summary>
+    /// <summary>A SKU with a spot floor and ceiling of its own; its price book entry comes from the test settings.</summary>
     public const string SpotSku = "TEST-SPOT";
+
+    /// <summary>
+    /// Where every platform's clock starts: 09:00 UTC on the 2nd of next month, the same for every
+    /// class of a run, a whole month from any month's end, and never behind the wall clock.
+    /// </summary>
+    public static readonly DateTimeOffset Start = PlatformClient.NextMonth(DateTimeOffset.UtcNow).AddDays(1).AddHours(9);
 
     private static readonly string Postgres =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
@@ -38,7 +46,7 @@ public sealed class Platform : IAsyncLifetime
     private WebApplicationFactory<Program>? factory;
     private HttpMessageInvoker? server;
 
-    public FakeTimeProvider Time { get; } = new(DateTimeOffset.UtcNow);
+    public FakeTimeProvider Time { get; } = new(Start);
 
     public IServiceProvider Services => factory!.Services;
 
@@ -93,6 +101,7 @@ public sealed class Platform : IAsyncLifetime
         {
             host.UseSetting("Billing:OpsKey", OpsKey);
             host.UseSetting("Billing:Schema", schema);
+            host.UseSetting("Billing:Jobs:Schedule", "false");
             host.UseSetting("Billing:Spot:HalfLife", "00:01:00");
             host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:OnDemand", "2.00");
             host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:Reserved", "1.50");
@@ -133,10 +142,4 @@ public sealed class Platform : IAsyncLifetime
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
             platform.server!.SendAsync(request, cancellationToken);
     }
-}
-
-[CollectionDefinition(Name)]
-public sealed class PlatformCollection : ICollectionFixture<Platform>
-{
-    public const string Name = "platform";
 }

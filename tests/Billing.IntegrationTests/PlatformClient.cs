@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -44,10 +45,12 @@ public sealed class PlatformClient(Platform platform)
 
     /// <summary>
     /// 4 GPUs leased 10 minutes, heartbeats every 15 s with one of them failed for two heartbeats
-    /// (three intervals lost): 4 × 600 − 3 × 15 = 2355 GPU-seconds.
+    /// (three intervals lost): 4 × 600 − 3 × 15 = 2355 GPU-seconds. It starts a minute on, when the
+    /// nodes of the class's earlier runs are unreachable, so the lease can only land on its own node.
     /// </summary>
     public async Task<(string TenantId, HttpClient Tenant, Guid LeaseId, DateTimeOffset Start)> RunLeaseAsync(Func<int, Task>? midway = null)
     {
+        Advance(TimeSpan.FromMinutes(1));
         var (tenantId, tenant) = await TenantAsync();
         var (nodeId, agent) = await NodeAsync(LeaseSku, gpuCount: 4);
         Assert.Equal(HttpStatusCode.Accepted, (await HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
@@ -115,17 +118,24 @@ public sealed class PlatformClient(Platform platform)
         return JsonDocument.Parse(body).RootElement.Clone();
     }
 
-    /// <summary>Polls until <paramref name="read"/> gives <paramref name="expected"/> or the time is up, then returns the last value.</summary>
-    public static async Task<T> EventuallyAsync<T>(Func<Task<T>> read, T expected, int seconds = 60)
+    /// <summary>
+    /// Polls until <paramref name="read"/> gives <paramref name="expected"/>; fails, with what it last
+    /// read, once <paramref name="seconds"/> have passed without it.
+    /// </summary>
+    public static async Task EventuallyAsync<T>(
+        Func<Task<T>> read, T expected, int seconds = 60, [CallerArgumentExpression(nameof(read))] string what = "")
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         var value = await read();
-        while (!EqualityComparer<T>.Default.Equals(value, expected) && DateTime.UtcNow < deadline)
+        while (!EqualityComparer<T>.Default.Equals(value, expected))
         {
+            if (DateTime.UtcNow >= deadline)
+            {
+                Assert.Fail($"{what} gave {value} after {seconds} s; expected {expected}.");
+            }
+
             await Task.Delay(200);
             value = await read();
         }
-
-        return value;
     }
 }

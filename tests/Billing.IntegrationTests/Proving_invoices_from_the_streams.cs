@@ -7,8 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Proving_invoices_from_the_streams(Platform platform)
+public sealed class Proving_invoices_from_the_streams(Platform platform) : IClassFixture<Platform>
 {
     private readonly PlatformClient api = new(platform);
 
@@ -31,7 +30,7 @@ public sealed class Proving_invoices_from_the_streams(Platform platform)
         var reconciliation = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/reconciliation?period={period}"), HttpStatusCode.OK);
         var verified = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
         var rebuilt = await api.Ops.PostAsync("/v1/ops/projections/usage-hours/rebuild", null);
-        var usageAfter = await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
+        await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         var verifiedAfter = await PlatformClient.ReadAsync(await api.Ops.PostAsync($"/v1/ops/invoices/{invoiceId}/verify", null), HttpStatusCode.OK);
         var stream = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/streams/{leaseId}"), HttpStatusCode.OK);
         var explained = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}/lines/1/explain"), HttpStatusCode.OK);
@@ -44,7 +43,6 @@ public sealed class Proving_invoices_from_the_streams(Platform platform)
         Assert.Equal(verified.GetProperty("storedHash").GetString(), verified.GetProperty("replayedHash").GetString());
         Assert.Equal(verified.GetProperty("billedHash").GetString(), verified.GetProperty("recomputedHash").GetString());
         Assert.Equal(HttpStatusCode.OK, rebuilt.StatusCode);
-        Assert.Equal(2355m, usageAfter);
         Assert.True(verifiedAfter.GetProperty("equal").GetBoolean());
         Assert.Equal(verified.GetProperty("storedHash").GetString(), verifiedAfter.GetProperty("storedHash").GetString());
         Assert.True(explained.GetProperty("sumsToLine").GetBoolean(), explained.GetRawText());

@@ -7,8 +7,7 @@ using Npgsql;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Pruning_old_heartbeats(Platform platform)
+public sealed class Pruning_old_heartbeats(Platform platform) : IClassFixture<Platform>
 {
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);

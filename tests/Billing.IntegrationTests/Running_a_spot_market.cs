@@ -4,8 +4,7 @@ using System.Text.Json;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Running_a_spot_market(Platform platform)
+public sealed class Running_a_spot_market(Platform platform) : IClassFixture<Platform>
 {
     private readonly PlatformClient api = new(platform);
 

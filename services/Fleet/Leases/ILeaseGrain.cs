@@ -46,6 +46,7 @@ public sealed record LeaseSpec(
     [property: Id(4)] IReadOnlyList<int> GpuIndices,
     [property: Id(5)] DateTimeOffset? StartsAt = null);
 
+/// <remarks>Id 6 was the state as a string; a new id for the enum keeps silos of both versions apart rather than misreading it.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record LeaseView(
     [property: Id(0)] Guid LeaseId,
@@ -54,7 +55,7 @@ public sealed record LeaseView(
     [property: Id(3)] string Sku,
     [property: Id(4)] PricingModel Pricing,
     [property: Id(5)] IReadOnlyList<int> GpuIndices,
-    [property: Id(6)] string State,
+    [property: Id(12)] LeaseState State,
     [property: Id(7)] DateTimeOffset StartedAt,
     [property: Id(8)] DateTimeOffset? EndedAt,
     [property: Id(9)] decimal GpuSeconds,

@@ -56,12 +56,12 @@ public sealed partial class LeaseGrain(
 
         var now = MeteringRules.ToMillisecond(time.GetUtcNow());
         var startsAt = spec.StartsAt is { } later && later > now ? MeteringRules.ToMillisecond(later) : now;
-        var state = startsAt > now ? LeaseStates.Pending : LeaseStates.Running;
+        var state = startsAt > now ? LeaseState.Pending : LeaseState.Running;
         var started = new LeaseRecord(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startsAt,
             state, null, startsAt, 0, false);
         await SaveAsync(started);
         meter = LeaseMeter.Start(started.Terms);
-        if (state == LeaseStates.Pending)
+        if (state == LeaseState.Pending)
         {
             await outbox.PublishAsync(new LeasePending(LeaseId, spec.TenantId, spec.NodeId, spec.Sku, spec.Pricing, spec.GpuIndices, startsAt));
         }
@@ -74,29 +74,29 @@ public sealed partial class LeaseGrain(
 
     public async Task<LeaseView?> End()
     {
-        if (record is null || !LeaseStates.Holds(record.State))
+        if (record is null || !record.State.Holds())
         {
             return record is null ? null : View(record);
         }
 
         var at = record.PreemptAt is { } preemptAt && preemptAt < time.GetUtcNow() ? preemptAt : time.GetUtcNow();
-        await FinishAsync(LeaseStates.Ended, at);
+        await FinishAsync(LeaseState.Ended, at);
         await GrainFactory.GetGrain<INodeGrain>(record.NodeId).Release(LeaseId);
         return View(record);
     }
 
     public async Task Activate()
     {
-        if (record is { State: LeaseStates.Pending } pending && time.GetUtcNow() >= pending.StartedAt)
+        if (record is { State: LeaseState.Pending } pending && time.GetUtcNow() >= pending.StartedAt)
         {
-            await SaveAsync(pending with { State = LeaseStates.Running });
+            await SaveAsync(pending with { State = LeaseState.Running });
             await outbox.PublishAsync(new LeaseStarted(LeaseId, pending.TenantId, pending.NodeId, pending.Sku, pending.Pricing, pending.GpuIndices, pending.StartedAt));
         }
     }
 
     public async Task SchedulePreemption(DateTimeOffset preemptAt)
     {
-        if (record is not { State: LeaseStates.Running } running || meter is null)
+        if (record is not { State: LeaseState.Running } running || meter is null)
         {
             return;
         }
@@ -105,37 +105,37 @@ public sealed partial class LeaseGrain(
         meter = ended;
         Queue(closed);
         var at = ended.Terms.End!.Value;
-        await SaveAsync(running with { State = LeaseStates.PreemptionScheduled, PreemptAt = at });
+        await SaveAsync(running with { State = LeaseState.PreemptionScheduled, PreemptAt = at });
         await outbox.PublishAsync(new LeasePreemptionScheduled(LeaseId, running.TenantId, at, time.GetUtcNow()));
         await PublishAsync();
     }
 
     public async Task CompletePreemption()
     {
-        if (record is { State: LeaseStates.PreemptionScheduled, PreemptAt: { } at })
+        if (record is { State: LeaseState.PreemptionScheduled, PreemptAt: { } at })
         {
-            await FinishAsync(LeaseStates.Preempted, at);
+            await FinishAsync(LeaseState.Preempted, at);
         }
     }
 
     public async Task Interrupt(DateTimeOffset at)
     {
-        if (record is not null && LeaseStates.Holds(record.State))
+        if (record is not null && record.State.Holds())
         {
             var end = record.PreemptAt is { } preemptAt && preemptAt < at ? preemptAt : at;
-            await FinishAsync(LeaseStates.Interrupted, end < record.StartedAt ? record.StartedAt : end);
+            await FinishAsync(LeaseState.Interrupted, end < record.StartedAt ? record.StartedAt : end);
         }
     }
 
     /// <summary>Stops accrual at <paramref name="at"/> (never before what heartbeats already vouched for) and records why.</summary>
-    private async Task FinishAsync(string state, DateTimeOffset at)
+    private async Task FinishAsync(LeaseState state, DateTimeOffset at)
     {
         var (ended, closed) = meter!.End(MeteringRules.ToMillisecond(at));
         meter = ended;
         Queue(closed);
         var endedAt = ended.Terms.End!.Value;
         await SaveAsync(record! with { State = state, EndedAt = endedAt });
-        await outbox.PublishAsync(new LeaseEnded(LeaseId, record!.TenantId, state, endedAt));
+        await outbox.PublishAsync(new LeaseEnded(LeaseId, record!.TenantId, state.ToString(), endedAt));
         await PublishAsync();
     }
 

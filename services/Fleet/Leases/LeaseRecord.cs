@@ -3,19 +3,6 @@ using Billing.Fleet.Metering;
 
 namespace Billing.Fleet.Leases;
 
-public static class LeaseStates
-{
-    public const string Pending = "Pending";
-    public const string Running = "Running";
-    public const string PreemptionScheduled = "PreemptionScheduled";
-    public const string Ended = "Ended";
-    public const string Preempted = "Preempted";
-    public const string Interrupted = "Interrupted";
-
-    /// <summary>States that hold GPUs on the node.</summary>
-    public static bool Holds(string state) => state is Pending or Running or PreemptionScheduled;
-}
-
 /// <summary>
 /// A lease as the fleet keeps it (Marten document). <see cref="Checkpoint"/> and
 /// <see cref="ClosedGpuMilliseconds"/> move together: all usage before the checkpoint was published
@@ -29,7 +16,7 @@ public sealed record LeaseRecord(
     PricingModel Pricing,
     IReadOnlyList<int> GpuIndices,
     DateTimeOffset StartedAt,
-    string State,
+    LeaseState State,
     DateTimeOffset? EndedAt,
     DateTimeOffset Checkpoint,
     long ClosedGpuMilliseconds,

@@ -58,13 +58,14 @@ public sealed record Allocation(
     [property: Id(2)] int FreeAfter,
     [property: Id(3)] DateTimeOffset? StartsAt = null);
 
+/// <remarks>Id 4 was the health as a string; a new id for the enum keeps silos of both versions apart rather than misreading it.</remarks>
 [GenerateSerializer, Immutable]
 public sealed record NodeView(
     [property: Id(0)] string NodeId,
     [property: Id(1)] string Sku,
     [property: Id(2)] int GpuCount,
     [property: Id(3)] string Region,
-    [property: Id(4)] string Health,
+    [property: Id(10)] NodeState Health,
     [property: Id(5)] DateTimeOffset? LastHeartbeatAt,
     [property: Id(6)] int GpusFree,
     [property: Id(7)] int GpusLeased,

@@ -31,7 +31,7 @@ public sealed class NodeGrain(
     private readonly Dictionary<int, DateTimeOffset> failedSince = [];
     private NodeRegistration? registration;
     private HeartbeatSample? last;
-    private string health = NodeHealth.Unknown;
+    private NodeState health = NodeState.Unknown;
 
     private string NodeId => this.GetPrimaryKeyString();
 
@@ -52,10 +52,10 @@ public sealed class NodeGrain(
         foreach (var lease in records)
         {
             metered.Add(lease.Id);
-            if (LeaseStates.Holds(lease.State))
+            if (lease.State.Holds())
             {
                 allocated[lease.Id] = new NodeAllocation(lease.Terms.GpuMask, lease.Pricing,
-                    lease.State == LeaseStates.Pending ? lease.StartedAt : null, lease.PreemptAt);
+                    lease.State == LeaseState.Pending ? lease.StartedAt : null, lease.PreemptAt);
             }
         }
 
@@ -277,8 +277,8 @@ public sealed class NodeGrain(
         if (now != health)
         {
             health = now;
-            var at = now == NodeHealth.Unreachable ? sample.ObservedAt + metering.HeartbeatTimeout : sample.ObservedAt;
-            await outbox.PublishAsync(new NodeHealthChanged(NodeId, registration.Sku, now, sample.HealthyCount, registration.GpuCount, at));
+            var at = now == NodeState.Unreachable ? sample.ObservedAt + metering.HeartbeatTimeout : sample.ObservedAt;
+            await outbox.PublishAsync(new NodeHealthChanged(NodeId, registration.Sku, now.ToString(), sample.HealthyCount, registration.GpuCount, at));
         }
     }
 

@@ -52,7 +52,7 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
     {
         var views = (await RefreshAsync()).ToList();
         return new PoolCapacity(
-            views.Where(v => v.Health is NodeHealth.Healthy or NodeHealth.Degraded && !v.Drained).Sum(v => v.GpuCount),
+            views.Where(v => v.Health.TakesLeases() && !v.Drained).Sum(v => v.GpuCount),
             views.Sum(v => v.GpusLeased));
     }
 
@@ -61,7 +61,7 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
         var views = (await Task.WhenAll(free.Keys.ToList().Select(id => GrainFactory.GetGrain<INodeGrain>(id).Get()))).OfType<NodeView>().ToList();
         foreach (var view in views)
         {
-            free[view.NodeId] = view.Health is NodeHealth.Healthy or NodeHealth.Degraded && !view.Drained ? view.GpusFree : 0;
+            free[view.NodeId] = view.Health.TakesLeases() && !view.Drained ? view.GpusFree : 0;
         }
 
         return views;

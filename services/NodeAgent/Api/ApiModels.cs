@@ -7,6 +7,17 @@ public enum PricingModel
     Reserved,
 }
 
+/// <summary>A lease's state as the API names it.</summary>
+public enum LeaseState
+{
+    Pending,
+    Running,
+    PreemptionScheduled,
+    Ended,
+    Preempted,
+    Interrupted,
+}
+
 public sealed record CreateTenant(string Name);
 
 public sealed record TenantCreated(string TenantId, string Name, string ApiKey);
@@ -39,7 +50,7 @@ public sealed record Lease(
     string Sku,
     PricingModel Pricing,
     IReadOnlyList<int> GpuIndices,
-    string State,
+    LeaseState State,
     DateTimeOffset StartedAt,
     DateTimeOffset? EndedAt,
     decimal GpuSeconds,

@@ -46,13 +46,26 @@ public static class BillingJobs
         services.AddTransient<BillingJobRunner>();
     }
 
-    /// <summary>Registers every module's recurring jobs under their constant ids; maps the ops "run now" endpoint.</summary>
+    /// <summary>
+    /// Registers every module's recurring jobs under their constant ids, or, with
+    /// <c>Billing:Jobs:Schedule=false</c>, takes them off the schedule (they run only when asked:
+    /// tests on a fake clock, a host kept quiet); maps the ops "run now" endpoint.
+    /// </summary>
     internal static void MapBillingJobs(this WebApplication app, IEndpointRouteBuilder api)
     {
         var recurring = app.Services.GetRequiredService<IRecurringJobManager>();
+        var scheduled = app.Configuration.GetValue("Billing:Jobs:Schedule", true);
         foreach (var job in app.Services.GetServices<BillingJobSchedule>())
         {
-            recurring.AddOrUpdate<BillingJobRunner>(job.Id, job.Queue, runner => runner.RunAsync(job.Id, CancellationToken.None), job.Cron);
+            if (scheduled)
+            {
+                recurring.AddOrUpdate<BillingJobRunner>(job.Id, job.Queue, runner => runner.RunAsync(job.Id, CancellationToken.None), job.Cron);
+            }
+            else
+            {
+                // Hangfire keeps a schedule in its storage: one left by an earlier start would go on firing.
+                recurring.RemoveIfExists(job.Id);
+            }
         }
 
         api.MapPost("/v1/ops/jobs/{jobId}/run", async (

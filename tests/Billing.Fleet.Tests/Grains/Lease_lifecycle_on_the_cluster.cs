@@ -31,9 +31,9 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
         var onDemand = await fleet.StartLeaseAsync(4, PricingModel.OnDemand);
         var noticed = await fleet.LeaseAsync(spot!.LeaseId);
 
-        Assert.Equal(LeaseStates.Pending, onDemand!.State);
+        Assert.Equal(LeaseState.Pending, onDemand!.State);
         Assert.Equal(requestedAt.AddSeconds(120), onDemand.StartedAt);
-        Assert.Equal(LeaseStates.PreemptionScheduled, noticed!.State);
+        Assert.Equal(LeaseState.PreemptionScheduled, noticed!.State);
         Assert.Equal(requestedAt.AddSeconds(120), noticed.PreemptAt);
         Assert.Contains(FleetCluster.Outbox.Messages, m => m is LeasePreemptionScheduled p && p.LeaseId == spot.LeaseId);
 
@@ -42,11 +42,11 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
 
         var preempted = await fleet.LeaseAsync(spot.LeaseId);
         var started = await fleet.LeaseAsync(onDemand.LeaseId);
-        Assert.Equal(LeaseStates.Preempted, preempted!.State);
+        Assert.Equal(LeaseState.Preempted, preempted!.State);
         Assert.Equal(requestedAt.AddSeconds(120), preempted.EndedAt);
         Assert.Equal(8 * 120m, preempted.GpuSeconds);
         Assert.Equal(8 * 120m, FleetCluster.Outbox.UsageOf(spot.LeaseId).Sum(u => u.GpuSeconds));
-        Assert.Equal(LeaseStates.Ended, started!.State);
+        Assert.Equal(LeaseState.Ended, started!.State);
         Assert.Equal(4 * 30m, started.GpuSeconds);
     }
 
@@ -76,10 +76,10 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
         await fleet.TickAsync(node);
         var interrupted = await fleet.LeaseAsync(lease.LeaseId);
 
-        Assert.Equal(LeaseStates.Running, waiting!.State);
-        Assert.Equal(LeaseStates.Interrupted, interrupted!.State);
+        Assert.Equal(LeaseState.Running, waiting!.State);
+        Assert.Equal(LeaseState.Interrupted, interrupted!.State);
         Assert.Equal(lastSeen, interrupted.EndedAt);
-        var unreachable = Assert.Single(FleetCluster.Outbox.Messages.OfType<NodeHealthChanged>(), h => h.NodeId == node && h.Health == NodeHealth.Unreachable);
+        var unreachable = Assert.Single(FleetCluster.Outbox.Messages.OfType<NodeHealthChanged>(), h => h.NodeId == node && h.Health == nameof(NodeState.Unreachable));
         Assert.Equal(lastSeen + TimeSpan.FromSeconds(45), unreachable.At);
         Assert.True(interrupted.Settled);
         Assert.Equal(2 * 30m, interrupted.GpuSeconds);
@@ -98,7 +98,7 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
         }
 
         var interrupted = await fleet.LeaseAsync(lease!.LeaseId);
-        Assert.Equal(LeaseStates.Interrupted, interrupted!.State);
+        Assert.Equal(LeaseState.Interrupted, interrupted!.State);
         Assert.True(interrupted.Settled);
         // Interrupted at the first heartbeat more than 5 min after GPU 1 failed (330 s in); GPU 1 never accrued.
         Assert.Equal(330m, interrupted.GpuSeconds);
@@ -115,6 +115,6 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
         await HeartbeatsAsync(node, 1);
 
         Assert.Null(await fleet.StartLeaseAsync(1));
-        Assert.Equal(LeaseStates.Running, (await fleet.LeaseAsync(running!.LeaseId))!.State);
+        Assert.Equal(LeaseState.Running, (await fleet.LeaseAsync(running!.LeaseId))!.State);
     }
 }

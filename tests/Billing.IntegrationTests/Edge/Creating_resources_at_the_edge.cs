@@ -3,8 +3,7 @@ using System.Net.Http.Json;
 
 namespace Billing.IntegrationTests.Edge;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Creating_resources_at_the_edge(Platform platform)
+public sealed class Creating_resources_at_the_edge(Platform platform) : IClassFixture<Platform>
 {
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);

@@ -9,8 +9,7 @@ namespace Billing.IntegrationTests.Edge;
 /// expected status, every refusal a small problem body (401 with WWW-Authenticate), no 5xx, and the
 /// refused requests change nothing.
 /// </summary>
-[Collection(PlatformCollection.Name)]
-public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutputHelper output) : IAsyncLifetime
+public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutputHelper output) : IClassFixture<Platform>, IAsyncLifetime
 {
     private static readonly Caller[] Everyone = Enum.GetValues<Caller>();
     private readonly PlatformClient api = new(platform);
