@@ -36,9 +36,7 @@ public static class ServiceDefaultsExtensions
         });
         services.AddMemoryCache();
         services.AddSingleton<KeyIssuer>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o =>
-                o.OpsKey = configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
+        builder.AddApiKeyAuthentication();
         services.AddAuthorization(Policies.Add);
 
         services.AddMarten(sp =>
@@ -82,7 +80,8 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // A bare status code (404, 405, ...) gets a problem body too, whatever the Accept header.
+        app.UseStatusCodePages(context => Results.Problem(statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
