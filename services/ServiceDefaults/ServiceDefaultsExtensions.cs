@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.RateLimiting;
 using JasperFx;
 using JasperFx.Events;
 using JasperFx.Events.Daemon;
@@ -38,6 +39,7 @@ public static class ServiceDefaultsExtensions
         services.AddSingleton<KeyIssuer>();
         builder.AddApiKeyAuthentication();
         services.AddAuthorization(Policies.Add);
+        services.AddKeyRateLimiting(configuration);
 
         services.AddMarten(sp =>
             {
@@ -83,8 +85,9 @@ public static class ServiceDefaultsExtensions
         // A bare status code (404, 405, ...) gets a problem body too, whatever the Accept header.
         app.UseStatusCodePages(context => Results.Problem(statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().DisableRateLimiting();
         app.MapBillingJobs();
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())
         {
