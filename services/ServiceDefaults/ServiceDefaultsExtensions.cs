@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Idempotency;
 using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.RateLimiting;
@@ -40,6 +41,7 @@ public static class ServiceDefaultsExtensions
         builder.AddApiKeyAuthentication();
         services.AddAuthorization(Policies.Add);
         services.AddKeyRateLimiting(configuration);
+        services.AddIdempotencyKeys();
 
         services.AddMarten(sp =>
             {
@@ -87,6 +89,7 @@ public static class ServiceDefaultsExtensions
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
+        app.UseIdempotencyKeys();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().DisableRateLimiting();
         app.MapBillingJobs();
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())
