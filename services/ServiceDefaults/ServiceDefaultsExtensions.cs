@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Idempotency;
 using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.Pricing;
+using Billing.ServiceDefaults.RateLimiting;
 using Billing.ServiceDefaults.Validation;
 using FluentValidation;
 using JasperFx;
@@ -47,10 +49,10 @@ public static class ServiceDefaultsExtensions
         services.AddValidatorsFromAssemblies(modules.Select(m => m.GetType().Assembly).Append(typeof(ServiceDefaultsExtensions).Assembly).Distinct());
         services.AddMemoryCache();
         services.AddSingleton<KeyIssuer>();
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o =>
-                o.OpsKey = configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
+        builder.AddApiKeyAuthentication();
         services.AddAuthorization(Policies.Add);
+        services.AddKeyRateLimiting(configuration);
+        services.AddIdempotencyKeys();
 
         services.AddMarten(sp =>
             {
@@ -93,11 +95,14 @@ public static class ServiceDefaultsExtensions
     public static WebApplication MapServiceDefaults(this WebApplication app)
     {
         app.UseExceptionHandler();
-        app.UseStatusCodePages();
+        // A bare status code (404, 405, ...) gets a problem body too, whatever the Accept header.
+        app.UseStatusCodePages(context => Results.Problem(statusCode: context.HttpContext.Response.StatusCode).ExecuteAsync(context.HttpContext));
         app.UseBodyLimits();
         app.UseAuthentication();
+        app.UseRateLimiter();
         app.UseAuthorization();
-        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous();
+        app.UseIdempotencyKeys();
+        app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().DisableRateLimiting();
         var api = app.MapGroup("").WithRequestValidation();
         app.MapBillingJobs(api);
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())

@@ -2,13 +2,30 @@ using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Encodings.Web;
-using Marten;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.Extensions.Caching.Memory;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Billing.ServiceDefaults.Access;
+
+public static class ApiKeyAuthentication
+{
+    public static WebApplicationBuilder AddApiKeyAuthentication(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<KnownKeys>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o =>
+                o.OpsKey = builder.Configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
+
+        // The base handler logs every refusal and challenge at Information under the handler's
+        // category; the handler logs its own at Debug under ApiKeyAuthenticationHandler.RefusalsCategory.
+        builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning);
+        return builder;
+    }
+}
 
 public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
 {
@@ -16,17 +33,26 @@ public sealed class ApiKeyAuthenticationOptions : AuthenticationSchemeOptions
 
     /// <summary>How long a looked-up key is trusted before it is read again; bounds how late a revocation bites.</summary>
     public TimeSpan CacheFor { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a well-formed key that was never issued stays refused without another lookup.</summary>
+    public TimeSpan UnknownCacheFor { get; set; } = TimeSpan.FromSeconds(10);
 }
 
-/// <summary>Bearer keys: the ops key from configuration, every other key looked up by its hash.</summary>
-public sealed class ApiKeyAuthenticationHandler(
+/// <summary>
+/// Bearer keys: the ops key from configuration, every other key looked up by its hash. The caller's
+/// identity (<see cref="ClaimTypes.NameIdentifier"/>) is the key's hash, or "ops". Refusals are problem
+/// bodies whatever the Accept header, and are logged at Debug only: a flood of bad keys must not flood the log.
+/// </summary>
+public sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<ApiKeyAuthenticationOptions> options,
-    ILoggerFactory logger,
+    ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    IQuerySession query,
-    IMemoryCache cache) : AuthenticationHandler<ApiKeyAuthenticationOptions>(options, logger, encoder)
+    KnownKeys keys) : AuthenticationHandler<ApiKeyAuthenticationOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "Bearer";
+    public const string RefusalsCategory = "Billing.ServiceDefaults.Access.Refusals";
+
+    private readonly ILogger refusals = loggerFactory.CreateLogger(RefusalsCategory);
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -39,21 +65,24 @@ public sealed class ApiKeyAuthenticationHandler(
         var secret = header["Bearer ".Length..].Trim();
         if (IsOpsKey(secret))
         {
-            return Success(new Claim(ClaimTypes.Role, Roles.Ops), new Claim(ClaimTypes.Name, "ops"));
+            return Success(new Claim(ClaimTypes.Role, Roles.Ops), new Claim(ClaimTypes.Name, "ops"), new Claim(ClaimTypes.NameIdentifier, "ops"));
+        }
+
+        if (!KeySecrets.IsWellFormed(secret))
+        {
+            LogMalformed(refusals);
+            return AuthenticateResult.Fail("Malformed key.");
         }
 
         var hash = KeySecrets.Hash(secret);
-        var key = await cache.GetOrCreateAsync(hash, entry =>
-        {
-            entry.AbsoluteExpirationRelativeToNow = Options.CacheFor;
-            return query.LoadAsync<ApiKey>(hash, Context.RequestAborted);
-        });
+        var key = await keys.FindAsync(hash, Options.CacheFor, Options.UnknownCacheFor);
         if (key is null || key.RevokedAt is not null)
         {
+            LogRefused(refusals, hash[..12], key is null ? "unknown" : "revoked");
             return AuthenticateResult.Fail("Unknown or revoked key.");
         }
 
-        var claims = new List<Claim> { new(ClaimTypes.Role, key.Role), new(ClaimTypes.Name, key.Name) };
+        var claims = new List<Claim> { new(ClaimTypes.Role, key.Role), new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Id) };
         if (key.TenantId is not null)
         {
             claims.Add(new Claim(Roles.TenantIdClaim, key.TenantId));
@@ -67,10 +96,37 @@ public sealed class ApiKeyAuthenticationHandler(
         return Success([.. claims]);
     }
 
+    /// <summary>401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750), naming invalid_token when a key was given and refused.</summary>
+    protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var refused = (await HandleAuthenticateOnceSafeAsync()).Failure is not null;
+        Response.Headers.WWWAuthenticate = refused ? "Bearer error=\"invalid_token\"" : "Bearer";
+        await Results.Problem(
+                statusCode: StatusCodes.Status401Unauthorized,
+                title: "Unauthorized",
+                detail: refused ? "The bearer key is unknown or revoked." : "This request needs an 'Authorization: Bearer <key>' header.",
+                type: "https://billing.example/problems/unauthorized")
+            .ExecuteAsync(Context);
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Results.Problem(
+                statusCode: StatusCodes.Status403Forbidden,
+                title: "Forbidden",
+                detail: "This key's role may not make this request.",
+                type: "https://billing.example/problems/forbidden")
+            .ExecuteAsync(Context);
+
     private bool IsOpsKey(string secret) =>
         Options.OpsKey.Length > 0 &&
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(Options.OpsKey));
 
     private static AuthenticateResult Success(params Claim[] claims) =>
         AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a malformed bearer key.")]
+    private static partial void LogMalformed(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Refused bearer key {KeyId}: {Reason}.")]
+    private static partial void LogRefused(ILogger logger, string keyId, string reason);
 }
