@@ -59,7 +59,7 @@ public sealed partial class GatewayConf
               proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
               proxy_set_header X-Forwarded-Proto $scheme;
               error_page 413 @too_large;
-              error_page 502 504 @unavailable;
+              error_page 502 504 =503 @unavailable;
 
             """);
         foreach (var module in modules)
