@@ -66,6 +66,7 @@ public sealed class ModuleHosts : IAsyncLifetime
             host.UseSetting("Billing:Services", module);
             host.UseSetting("Billing:OpsKey", "gateway-test-ops-key");
             host.UseSetting("Billing:Schema", schema);
+            host.UseSetting("Billing:Jobs:Schedule", "false");
             host.UseSetting("ConnectionStrings:Postgres", Postgres);
             host.UseSetting("ConnectionStrings:RabbitMq", $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}");
             host.UseSetting("Silo:SiloPort", FreePort());
@@ -86,10 +87,4 @@ public sealed class ModuleHosts : IAsyncLifetime
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
-}
-
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ModuleHostsCollection : ICollectionFixture<ModuleHosts>
-{
-    public const string Name = "module hosts";
 }

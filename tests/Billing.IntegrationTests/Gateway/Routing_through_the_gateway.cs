@@ -7,8 +7,7 @@ namespace Billing.IntegrationTests.Gateway;
 /// every route a module's host maps (running alone) and every route of the README's API table reaches the
 /// module that serves it.
 /// </summary>
-[Collection(ModuleHostsCollection.Name)]
-public sealed class Routing_through_the_gateway(ModuleHosts hosts)
+public sealed class Routing_through_the_gateway(ModuleHosts hosts) : IClassFixture<ModuleHosts>
 {
     private const string Health = "/health";
 

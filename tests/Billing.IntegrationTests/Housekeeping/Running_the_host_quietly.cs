@@ -8,8 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Billing.IntegrationTests.Housekeeping;
 
 /// <summary>The host as configured: no usage reports to MassTransit's vendor, no per-call log lines, an escaped log.</summary>
-[Collection(PlatformCollection.Name)]
-public sealed class Running_the_host_quietly(Platform platform)
+public sealed class Running_the_host_quietly(Platform platform) : IClassFixture<Platform>
 {
     [Fact]
     public void MassTransit_reports_no_usage_telemetry() =>
