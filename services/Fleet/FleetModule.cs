@@ -26,6 +26,10 @@ public sealed class FleetModule : IBillingModule
 {
     public string Name => "fleet";
 
+    // Access (tenants, keys) and prices are mapped here: one service owns each path behind the gateway.
+    public IReadOnlyList<string> Routes { get; } =
+        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-"];
+
     public string JobQueue => "fleet";
 
     public void AddServices(WebApplicationBuilder builder)

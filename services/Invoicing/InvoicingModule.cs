@@ -19,6 +19,9 @@ public sealed class InvoicingModule : IBillingModule
 {
     public string Name => "invoicing";
 
+    public IReadOnlyList<string> Routes { get; } =
+        ["/v1/invoices", "/v1/exports", "/v1/reconciliation", "/v1/commitments", "/v1/ops/invoices", "/v1/ops/jobs/invoicing-"];
+
     public string JobQueue => "invoicing";
 
     public void AddServices(WebApplicationBuilder builder)

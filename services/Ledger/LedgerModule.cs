@@ -16,6 +16,8 @@ public sealed class LedgerModule : IBillingModule
 {
     public string Name => "ledger";
 
+    public IReadOnlyList<string> Routes { get; } = ["/v1/usage", "/v1/ops/streams", "/v1/ops/projections", "/v1/ops/replay"];
+
     public bool RunsProjections => true;
 
     public void AddServices(WebApplicationBuilder builder)

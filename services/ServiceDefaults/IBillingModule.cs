@@ -12,6 +12,13 @@ public interface IBillingModule
 {
     string Name { get; }
 
+    /// <summary>
+    /// The path prefixes the public gateway sends to this module: infra/docker/gateway.conf is generated
+    /// from them (the longest matching prefix wins), and a test checks that they cover every endpoint
+    /// the module maps. A job's "run now" path goes to the module by its id's prefix (fleet-*, invoicing-*).
+    /// </summary>
+    IReadOnlyList<string> Routes { get; }
+
     /// <summary>True when this module owns async projections, so the host runs Marten's daemon.</summary>
     bool RunsProjections => false;
 

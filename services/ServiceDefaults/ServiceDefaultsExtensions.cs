@@ -77,6 +77,7 @@ public static class ServiceDefaultsExtensions
 
         services.AddMassTransit(bus =>
         {
+            bus.DisableUsageTelemetry(); // a billing system does not report to MassTransit's vendor
             bus.SetEndpointNameFormatter(new KebabCaseEndpointNameFormatter(configuration["Billing:QueuePrefix"] ?? "billing", false));
             foreach (var module in modules)
             {
