@@ -19,7 +19,6 @@ public static class InvoiceEndpoints
         group.MapGet("/", ListAsync);
         group.MapGet("/{invoiceId:guid}", GetAsync);
         group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync);
-        endpoints.MapGet("/v1/exports/focus", FocusAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
     }
 
     private static async Task<IResult> ListAsync(
@@ -76,17 +75,6 @@ public static class InvoiceEndpoints
         return http.Request.Accepts("application/pdf") ? Results.File(InvoicePdf.ToPdf(view), "application/pdf", $"{name}.pdf")
             : http.Request.Accepts("text/csv") ? Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv")
             : Results.Ok(view);
-    }
-
-    private static async Task<IResult> FocusAsync(string? period, IQuerySession session)
-    {
-        if (!BillingPeriod.IsValid(period))
-        {
-            return Problems.Invalid("'period' is required: a month, YYYY-MM.");
-        }
-
-        var invoices = await session.Query<Invoice>().Where(i => i.Period == period).OrderBy(i => i.TenantId).ToListAsync();
-        return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(invoices.Select(InvoiceView.Of))), "text/csv", $"focus-{period}.csv");
     }
 }
 
