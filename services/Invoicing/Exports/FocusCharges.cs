@@ -98,18 +98,29 @@ public static class FocusCharges
             .ToList();
     }
 
+    /// <summary>The period's usage and commitments per row key, with exact GPU-seconds and prices; nothing billed yet.</summary>
     private static List<FocusCharge> Exact(
         IReadOnlyList<MeteredWindow> windows, IReadOnlyList<Commitment> commitments, PriceHistory prices, SpotPrices spot, DateTimeOffset start, DateTimeOffset end)
     {
         var byId = windows.ToDictionary(w => w.Id);
         var pieces = Rating.Pieces(
             windows.Select(w => new RatableWindow(w.Id, w.Sku, w.Pricing, w.WindowStart, w.GpuSeconds, w.UnbilledGpuSeconds)), commitments, prices, spot, start, end);
-        var charges = new List<FocusCharge>();
-        var coveredByLease = new Dictionary<(Guid Lease, DateTimeOffset Minute), decimal>();
-        var usedByCommitment = new Dictionary<(Guid Commitment, DateTimeOffset Day), decimal>();
-        FocusCharge Usage(string sku, Charge charge, Guid lease, Commitment? commitment, DateTimeOffset at, decimal list, decimal contracted, decimal seconds) =>
-            new(sku, charge, lease, commitment, false, Day(at), Day(at).AddDays(1), list, contracted, seconds, 0, 0);
+        var covered = Covered(pieces, byId, commitments, prices);
+        var coveredByLease = covered.GroupBy(c => (c.LeaseId, c.Minute)).ToDictionary(g => g.Key, g => g.Sum(c => c.Charge.GpuSeconds));
+        var usedByCommitment = covered.GroupBy(c => (c.Charge.Commitment!.Id, c.Charge.Start)).ToDictionary(g => g.Key, g => g.Sum(c => c.Charge.GpuSeconds));
+        return covered.Select(c => c.Charge)
+            .Concat(Billable(pieces, byId, coveredByLease, prices))
+            .Concat(Committed(pieces, commitments, usedByCommitment, prices, start, end))
+            .GroupBy(c => c.Key)
+            .Select(g => g.First() with { GpuSeconds = g.Sum(c => c.GpuSeconds) })
+            .ToList();
+    }
 
+    /// <summary>Each minute's covered seconds, given to its leases in lease-id order and taken from its commitments in start, then id order.</summary>
+    private static List<(Guid LeaseId, DateTimeOffset Minute, FocusCharge Charge)> Covered(
+        IEnumerable<RatedPiece> pieces, Dictionary<Guid, MeteredWindow> windows, IReadOnlyList<Commitment> commitments, PriceHistory prices)
+    {
+        var covered = new List<(Guid, DateTimeOffset, FocusCharge)>();
         foreach (var piece in pieces.Where(p => p.Charge == Charge.ReservedCovered && p.GpuSeconds > 0))
         {
             var at = piece.WindowStart!.Value;
@@ -117,16 +128,14 @@ public static class FocusCharges
             var covering = commitments.Where(c => c.Sku == piece.Sku && c.CoversAt(at)).OrderBy(c => c.StartsAt).ThenBy(c => c.Id)
                 .Select(c => (Commitment: c, Left: c.GpuCount * 60m)).ToArray();
             var (left, next) = (piece.GpuSeconds, 0);
-            foreach (var window in piece.Sources.Select(id => byId[id]).OrderBy(w => w.LeaseId))
+            foreach (var window in piece.Sources.Select(id => windows[id]).OrderBy(w => w.LeaseId))
             {
                 var take = Math.Min(window.GpuSeconds, left);
-                coveredByLease[(window.LeaseId, at)] = take;
                 left -= take;
                 while (take > 0)
                 {
                     var part = Math.Min(take, covering[next].Left);
-                    charges.Add(Usage(piece.Sku, Charge.ReservedCovered, window.LeaseId, covering[next].Commitment, at, list, list, part));
-                    usedByCommitment[(covering[next].Commitment.Id, Day(at))] = usedByCommitment.GetValueOrDefault((covering[next].Commitment.Id, Day(at))) + part;
+                    covered.Add((window.LeaseId, at, UsageOf(piece.Sku, Charge.ReservedCovered, window.LeaseId, covering[next].Commitment, at, list, list, part)));
                     covering[next].Left -= part;
                     take -= part;
                     next += covering[next].Left == 0 ? 1 : 0;
@@ -134,20 +143,33 @@ public static class FocusCharges
             }
         }
 
+        return covered;
+    }
+
+    /// <summary>On-demand, spot and overage usage per lease and minute at the price rating gave it; overage is what the lease's minute had beyond its covered seconds.</summary>
+    private static IEnumerable<FocusCharge> Billable(
+        IEnumerable<RatedPiece> pieces, Dictionary<Guid, MeteredWindow> windows, Dictionary<(Guid, DateTimeOffset), decimal> coveredByLease, PriceHistory prices)
+    {
         foreach (var piece in pieces.Where(p => p.Charge is Charge.OnDemand or Charge.Spot or Charge.ReservedOverage && p.GpuSeconds > 0))
         {
             var at = piece.WindowStart!.Value;
             var list = prices.For(piece.Sku, at).OnDemand;
-            foreach (var window in piece.Sources.Select(id => byId[id]))
+            foreach (var window in piece.Sources.Select(id => windows[id]))
             {
-                var seconds = piece.Charge == Charge.ReservedOverage ? window.GpuSeconds - coveredByLease.GetValueOrDefault((window.LeaseId, at)) : window.GpuSeconds;
+                var seconds = window.GpuSeconds - (piece.Charge == Charge.ReservedOverage ? coveredByLease.GetValueOrDefault((window.LeaseId, at)) : 0);
                 if (seconds > 0)
                 {
-                    charges.Add(Usage(piece.Sku, piece.Charge, window.LeaseId, null, at, list, piece.PricePerGpuHour, seconds));
+                    yield return UsageOf(piece.Sku, piece.Charge, window.LeaseId, null, at, list, piece.PricePerGpuHour, seconds);
                 }
             }
         }
+    }
 
+    /// <summary>Each commitment's purchase per day it runs in the period, at the reserved rate, and the day's committed seconds no usage took.</summary>
+    private static IEnumerable<FocusCharge> Committed(
+        IEnumerable<RatedPiece> pieces, IReadOnlyList<Commitment> commitments, Dictionary<(Guid, DateTimeOffset), decimal> usedByCommitment, PriceHistory prices,
+        DateTimeOffset start, DateTimeOffset end)
+    {
         foreach (var piece in pieces.Where(p => p.Charge == Charge.Commitment))
         {
             var commitment = commitments.Single(c => c.Id == piece.Sources[0]);
@@ -157,16 +179,17 @@ public static class FocusCharges
             {
                 var committed = commitment.GpuCount * (decimal)(Earlier(to, day.AddDays(1)) - Later(from, day)).TotalSeconds;
                 var unused = committed - usedByCommitment.GetValueOrDefault((commitment.Id, day));
-                charges.Add(new FocusCharge(piece.Sku, Charge.Commitment, null, commitment, false, day, day.AddDays(1), list, piece.PricePerGpuHour, committed, 0, 0));
+                yield return new FocusCharge(piece.Sku, Charge.Commitment, null, commitment, false, day, day.AddDays(1), list, piece.PricePerGpuHour, committed, 0, 0);
                 if (unused > 0)
                 {
-                    charges.Add(new FocusCharge(piece.Sku, Charge.Commitment, null, commitment, true, day, day.AddDays(1), list, list, unused, 0, 0));
+                    yield return new FocusCharge(piece.Sku, Charge.Commitment, null, commitment, true, day, day.AddDays(1), list, list, unused, 0, 0);
                 }
             }
         }
-
-        return charges.GroupBy(c => c.Key).Select(g => g.First() with { GpuSeconds = g.Sum(c => c.GpuSeconds) }).ToList();
     }
+
+    private static FocusCharge UsageOf(string sku, Charge charge, Guid lease, Commitment? commitment, DateTimeOffset at, decimal list, decimal contracted, decimal seconds) =>
+        new(sku, charge, lease, commitment, false, Day(at), Day(at).AddDays(1), list, contracted, seconds, 0, 0);
 
     /// <summary>
     /// Each line's amount over its charges, by their exact amounts (GPU-seconds × the rate paid); a

@@ -18,44 +18,44 @@ public static class FocusColumns
     public const string GpuHours = "GPU-Hours";
     public const string GpuSeconds = "GPU-Seconds";
 
-    private const string Decimal = "DECIMAL";
+    private const string Number = "DECIMAL";
     private const string Text = "STRING";
-    private const string DateTime = "DATETIME";
+    private const string Timestamp = "DATETIME";
 
     public static IReadOnlyList<FocusColumn> All { get; } =
     [
-        new("BilledCost", Decimal, r => Number(r.Charge.BilledCost)),
+        new("BilledCost", Number, r => Exact(r.Charge.BilledCost)),
         new("BillingAccountId", Text, r => r.Invoice.TenantId),
         new("BillingAccountName", Text, r => r.TenantName ?? r.Invoice.TenantId),
         new("BillingCurrency", Text, r => r.Invoice.Currency),
-        new("BillingPeriodEnd", DateTime, r => ExportText.Rfc3339(ExportText.MonthStart(r.Invoice.Period).AddMonths(1))),
-        new("BillingPeriodStart", DateTime, r => ExportText.Rfc3339(ExportText.MonthStart(r.Invoice.Period))),
+        new("BillingPeriodEnd", Timestamp, r => ExportText.Rfc3339(ExportText.MonthStart(r.Invoice.Period).AddMonths(1))),
+        new("BillingPeriodStart", Timestamp, r => ExportText.Rfc3339(ExportText.MonthStart(r.Invoice.Period))),
         new("ChargeCategory", Text, r => IsPurchase(r) ? "Purchase" : "Usage"),
         new("ChargeClass", Text, r => r.IsCorrection ? "Correction" : null),
         new("ChargeDescription", Text, Description),
         new("ChargeFrequency", Text, r => IsPurchase(r) ? "Recurring" : "Usage-Based"),
-        new("ChargePeriodEnd", DateTime, r => ExportText.Rfc3339(r.Charge.End)),
-        new("ChargePeriodStart", DateTime, r => ExportText.Rfc3339(r.Charge.Start)),
+        new("ChargePeriodEnd", Timestamp, r => ExportText.Rfc3339(r.Charge.End)),
+        new("ChargePeriodStart", Timestamp, r => ExportText.Rfc3339(r.Charge.Start)),
         new("CommitmentDiscountCategory", Text, r => r.Charge.Commitment is null ? null : "Usage"),
         new("CommitmentDiscountId", Text, r => r.Charge.Commitment?.Id.ToString()),
         new("CommitmentDiscountName", Text, r => r.Charge.Commitment is { } c
             ? $"{c.GpuCount} × {c.Sku} reserved {c.StartsAt.UtcDateTime:yyyy-MM-dd} to {c.EndsAt.UtcDateTime:yyyy-MM-dd}"
             : null),
-        new("CommitmentDiscountQuantity", Decimal, r => HasCommitmentQuantity(r) ? Number(r.Charge.PricingQuantity) : null),
+        new("CommitmentDiscountQuantity", Number, r => HasCommitmentQuantity(r) ? Computed(r.Charge.PricingQuantity) : null),
         new("CommitmentDiscountStatus", Text, r => r.Charge.Commitment is null || IsPurchase(r) ? null : r.Charge.Unused ? "Unused" : "Used"),
         new("CommitmentDiscountType", Text, r => r.Charge.Commitment is null ? null : "Reserved GPU"),
         new("CommitmentDiscountUnit", Text, r => HasCommitmentQuantity(r) ? GpuHours : null),
-        new("ConsumedQuantity", Decimal, r => IsConsumption(r) ? Number(r.Charge.GpuSeconds) : null),
+        new("ConsumedQuantity", Number, r => IsConsumption(r) ? Exact(r.Charge.GpuSeconds) : null),
         new("ConsumedUnit", Text, r => IsConsumption(r) ? GpuSeconds : null),
-        new("ContractedCost", Decimal, r => Number(r.Charge.ContractedCost)),
-        new("ContractedUnitPrice", Decimal, r => Number(r.Charge.ContractedUnitPrice)),
-        new("EffectiveCost", Decimal, r => Number(r.Charge.EffectiveCost)),
+        new("ContractedCost", Number, r => Computed(r.Charge.ContractedCost)),
+        new("ContractedUnitPrice", Number, r => Exact(r.Charge.ContractedUnitPrice)),
+        new("EffectiveCost", Number, r => Exact(r.Charge.EffectiveCost)),
         new("InvoiceId", Text, r => r.Invoice.Number ?? r.Invoice.Id.ToString()),
         new("InvoiceIssuerName", Text, _ => ExportText.PlatformName),
-        new("ListCost", Decimal, r => Number(r.Charge.ListCost)),
-        new("ListUnitPrice", Decimal, r => Number(r.Charge.ListUnitPrice)),
+        new("ListCost", Number, r => Computed(r.Charge.ListCost)),
+        new("ListUnitPrice", Number, r => Exact(r.Charge.ListUnitPrice)),
         new("PricingCategory", Text, PricingCategory),
-        new("PricingQuantity", Decimal, r => Number(r.Charge.PricingQuantity)),
+        new("PricingQuantity", Number, r => Computed(r.Charge.PricingQuantity)),
         new("PricingUnit", Text, _ => GpuHours),
         new("ProviderName", Text, _ => ExportText.PlatformName),
         new("PublisherName", Text, _ => ExportText.PlatformName),
@@ -114,5 +114,8 @@ public static class FocusColumns
         return row.AdjustsPeriod is null ? text : $"Adjustment for {row.AdjustsPeriod}: {text}";
     }
 
-    private static string Number(decimal value) => ExportText.Exact(value);
+    private static string Exact(decimal value) => ExportText.Exact(value);
+
+    /// <summary>A quotient or product without the trailing zeros decimal arithmetic leaves (30.874, not 30.8740000000000000000); the value is unchanged.</summary>
+    private static string Computed(decimal value) => ExportText.Exact(value / 1.0000000000000000000000000000m);
 }

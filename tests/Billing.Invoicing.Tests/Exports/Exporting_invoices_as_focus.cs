@@ -102,6 +102,7 @@ public sealed class Exporting_invoices_as_focus
                 FocusConformance.Number(r["CommitmentDiscountQuantity"]), FocusConformance.Number(r["BilledCost"]), FocusConformance.Number(r["EffectiveCost"]))));
         Assert.All(rows, r => Assert.Equal(("Usage", "Reserved GPU", "GPU-Hours"), (r["CommitmentDiscountCategory"], r["CommitmentDiscountType"], r["CommitmentDiscountUnit"])));
         Assert.Equal(16, rows.Count(r => r["ChargeCategory"] == "Purchase")); // 15 to 30 November
+        Assert.Equal(("30.874", "30.874"), (day[^1]["ListCost"], day[^1]["ContractedCost"])); // 86160 s at 1.29, no trailing zeros
         var overage = Read().Where(r => r["x_Charge"] == "ReservedOverage" && r["InvoiceId"] == FocusMonth.IssuedNumber).ToList();
         Assert.Equal([FocusMonth.ReservedLease.ToString(), FocusMonth.OtherReservedLease.ToString()], overage.Select(r => r["ResourceId"]));
         Assert.All(overage, r => Assert.Equal(("Standard", "", "A100:on-demand"), (r["PricingCategory"], r["CommitmentDiscountId"], r["SkuPriceId"])));
