@@ -143,6 +143,32 @@ public sealed class Exporting_invoices_as_focus
                 .Sum(r => FocusConformance.Number(r["ConsumedQuantity"])) == l.GpuSeconds);
     }
 
+    [Property(MaxTest = 100)]
+    public bool Corrections_for_any_late_usage_keep_the_rules_and_add_up_to_each_adjustment_line(int seed)
+    {
+        var random = new Random(seed);
+        var leases = new[] { (FocusMonth.OnDemandLease, "H100", PricingModel.OnDemand), (FocusMonth.SpotLease, "H100", PricingModel.Spot),
+            (FocusMonth.ReservedLease, "A100", PricingModel.Reserved), (FocusMonth.OtherReservedLease, "A100", PricingModel.Reserved) };
+        var late = Enumerable.Range(0, random.Next(1, 6)).SelectMany(_ =>
+        {
+            var (lease, sku, pricing) = leases[random.Next(leases.Length)];
+            var first = new DateTimeOffset(2026, 11, 15, 9, 58, 0, TimeSpan.Zero).AddMinutes(random.Next(0, 8) + (random.Next(3) == 0 ? 1440 * random.Next(-5, 10) : 0));
+            return FocusMonth.Minutes(lease, sku, pricing, first, Enumerable.Range(0, random.Next(1, 4)).Select(_ => random.Next(1, 120_001) / 1000m).ToArray(), revision: 2);
+        }).DistinctBy(w => w.Id).ExceptBy(month.AsIssued.Windows.Select(w => w.Id), w => w.Id).ToList();
+        var adjusted = new FocusUsage([.. month.AsIssued.Windows, .. late], [FocusMonth.Commitment]);
+        var lines = Rating.Adjustments(FocusMonth.Rate(FocusMonth.November, adjusted), month.Issued.Lines, FocusMonth.November);
+        var draft = new Invoice(Guid.NewGuid(), FocusMonth.Tenant, FocusMonth.December, "USD", InvoiceStatus.Draft, lines, Rating.Total(lines), FocusMonth.NovemberStart);
+
+        var csv = FocusExport.ToCsv(FocusExport.Rows(
+            [new FocusInvoice(draft, null, new FocusUsage([], []), [new FocusAdjusted(FocusMonth.November, month.AsIssued, adjusted, month.Issued)])],
+            FocusMonth.Prices, FocusMonth.Spot, FocusMonth.Regions));
+
+        var rows = FocusConformance.Read(csv, out _);
+        return FocusConformance.Violations(csv, new Dictionary<string, decimal> { [draft.Id.ToString()] = draft.Total }).Count == 0
+            && rows.All(r => r["ChargeClass"] == "Correction" && r["x_AdjustsPeriod"] == FocusMonth.November && r["ChargePeriodStart"].StartsWith("2026-11-", StringComparison.Ordinal))
+            && lines.All(l => rows.Where(r => r["SkuId"] == l.Sku && r["x_Charge"] == l.Charge.ToString()).Sum(r => FocusConformance.Number(r["BilledCost"])) == l.Amount);
+    }
+
     [Fact]
     public void Usage_the_invoice_does_not_show_is_left_out_and_a_line_without_usage_stands_alone()
     {
