@@ -75,14 +75,17 @@ public static class FocusCharges
         var before = Of(adjusted.Period, adjusted.AsIssued.Windows, adjusted.AsIssued.Commitments, InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, []), prices, spot);
         var after = Of(adjusted.Period, adjusted.AsAdjusted.Windows, adjusted.AsAdjusted.Commitments, InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, [invoice]), prices, spot);
         var moved = Difference(after, before);
-        var billed = Billed(moved.Select(c => c with { BilledCost = 0 }).ToList(), lines, digits, start, end);
+        var billed = Billed(moved, lines, digits, start, end);
         var amortized = moved.ToDictionary(c => c.Key, c => c.EffectiveCost);
         return Ordered(billed
             .Select(c => c with { EffectiveCost = c.Commitment is not null && (c.Charge == Charge.ReservedCovered || c.Unused) ? amortized[c.Key] : EffectiveOf(c) })
             .Where(c => c.GpuSeconds != 0 || c.BilledCost != 0 || c.EffectiveCost != 0));
     }
 
-    /// <summary>Per row, <paramref name="now"/> less <paramref name="issued"/>: GPU-seconds, billed and effective cost.</summary>
+    /// <summary>
+    /// Per row, <paramref name="now"/> less <paramref name="issued"/>: GPU-seconds and effective cost. Nothing billed yet: the
+    /// adjustment lines' amounts are shared anew, so a cent that moved between two rounding shares never shows as a row.
+    /// </summary>
     private static List<FocusCharge> Difference(IReadOnlyList<FocusCharge> now, IReadOnlyList<FocusCharge> issued)
     {
         var before = issued.ToDictionary(c => c.Key);
