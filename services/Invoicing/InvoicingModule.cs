@@ -1,6 +1,7 @@
 using Billing.ServiceDefaults.Pricing;
 using Billing.Invoicing.Audit;
 using Billing.Invoicing.Commitments;
+using Billing.Invoicing.Exports;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
 using Billing.ServiceDefaults;
@@ -60,6 +61,7 @@ public sealed class InvoicingModule : IBillingModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapInvoices();
+        endpoints.MapFocusExport();
         endpoints.MapCommitments();
         endpoints.MapAudit();
     }

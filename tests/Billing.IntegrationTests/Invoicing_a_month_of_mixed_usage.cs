@@ -6,7 +6,7 @@ using System.Text.Json;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
-using CsvHelper;
+using Billing.Tests.Focus;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -129,15 +129,36 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform) : IClass
             Assert.True(explained.GetProperty("sumsToLine").GetBoolean(), explained.GetRawText());
         }
 
-        // FOCUS: the issued invoice's rows cost unit price × quantity and add up to its total; next month's shows the adjustment.
+        // FOCUS 1.2: both months keep the spec's column rules and add up to the invoices; rows per lease per UTC day in the node's
+        // region, listed at the on-demand price; the late event is a correction on next month's invoice, on the day it happened.
         var number = issued.GetProperty("number").GetString()!;
-        var focus = (await FocusAsync(period)).Where(r => r["InvoiceId"] == number).ToList();
-        Assert.Equal(lines.Count, focus.Count);
-        Assert.All(focus, r => Assert.Equal(Money(r["BilledCost"]), Money(r["ListUnitPrice"]) * Money(r["PricingQuantity"])));
-        Assert.Equal(issued.GetProperty("total").GetDecimal(), focus.Sum(r => Money(r["BilledCost"])));
-        Assert.Equal(["Purchase", "Usage"], focus.Select(r => r["ChargeCategory"]).Distinct().Order(StringComparer.Ordinal));
-        Assert.Equal(["Committed", "Dynamic", "Standard"], focus.Select(r => r["PricingCategory"]).Distinct().Order(StringComparer.Ordinal));
-        Assert.Contains(await FocusAsync(nextPeriod), r => r["BillingAccountId"] == mixedId && r["ChargeCategory"] == "Adjustment" && Money(r["x_GpuSeconds"]) == 36m);
+        var next = await PlatformClient.InvoiceAsync(mixed, nextPeriod);
+        var (focusText, focusLink) = await FocusAsync(period);
+        var nextText = (await FocusAsync(nextPeriod)).Text;
+        var totals = new Dictionary<string, decimal>
+        {
+            [number] = issued.GetProperty("total").GetDecimal(),
+            [earlyIssued.GetProperty("number").GetString()!] = earlyIssued.GetProperty("total").GetDecimal(),
+        };
+        var nextTotals = new Dictionary<string, decimal> { [next.GetProperty("invoiceId").GetGuid().ToString()] = next.GetProperty("total").GetDecimal() };
+        Assert.Empty(FocusConformance.Violations(focusText, totals, new HashSet<string> { mixedId, earlyId }));
+        Assert.Empty(FocusConformance.Violations(nextText, nextTotals, new HashSet<string> { mixedId }));
+        var focus = FocusConformance.Read(focusText, out _).Where(r => r["InvoiceId"] == number).ToList();
+        var day = monthEnd.AddDays(-1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var leaseRows = focus.Where(r => r["ResourceType"] == "GPU Lease").ToList();
+        Assert.Equal(new[] { onDemand, spot, reserved }.Select(l => l.ToString()).Order(StringComparer.Ordinal), leaseRows.Select(r => r["ResourceId"]).Distinct().Order(StringComparer.Ordinal));
+        Assert.All(leaseRows, r => Assert.Equal(("test-1", "test-1", day, mixedId), (r["RegionId"], r["RegionName"], r["ChargePeriodStart"], r["SubAccountId"])));
+        var book = (await PlatformClient.ReadAsync(await api.Ops.GetAsync("/v1/prices"), HttpStatusCode.OK)).GetProperty("skus").EnumerateArray()
+            .ToDictionary(s => s.GetProperty("sku").GetString()!, s => s.GetProperty("onDemand").GetDecimal());
+        Assert.All(leaseRows, r => Assert.Equal(book[r["SkuId"]], Money(r["ListUnitPrice"])));
+        Assert.All(leaseRows.Where(r => r["x_Charge"] == "Spot"), r => Assert.Contains(Money(r["ContractedUnitPrice"]), spotPrices.EnumerateArray().Select(p => p.GetProperty("price").GetDecimal())));
+        Assert.Equal(["Used"], leaseRows.Where(r => r["x_Charge"] == "ReservedCovered").Select(r => r["CommitmentDiscountStatus"]).Distinct());
+        Assert.Contains(focus, r => r["ChargeCategory"] == "Purchase" && r["ChargePeriodStart"] == day && Money(r["PricingQuantity"]) == 24m);
+        var correction = Assert.Single(FocusConformance.Read(nextText, out _), r => r["BillingAccountId"] == mixedId && r["ChargeClass"] == "Correction");
+        Assert.Equal(("Usage", onDemand.ToString(), day, period, 36m), (correction["ChargeCategory"], correction["ResourceId"], correction["ChargePeriodStart"], correction["x_AdjustsPeriod"], Money(correction["ConsumedQuantity"])));
+        Assert.Equal(adjustment.GetProperty("amount").GetDecimal(), Money(correction["BilledCost"]));
+        var metadata = await PlatformClient.ReadAsync(await api.Ops.GetAsync(focusLink), HttpStatusCode.OK);
+        Assert.Equal("1.2", metadata.GetProperty("FocusVersion").GetString());
 
         // The PDF is a real document: its text holds the number, every line's amount and the total.
         var text = await PdfTextAsync(mixed, issued.GetProperty("invoiceId").GetGuid());
@@ -184,19 +205,14 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform) : IClass
         return (await Read()).GetProperty("gpuSeconds").GetDecimal();
     }
 
-    private async Task<List<Dictionary<string, string>>> FocusAsync(string period)
+    /// <summary>The period's FOCUS export and the metadata it links to (<c>Link: &lt;…&gt;; rel="describedby"</c>).</summary>
+    private async Task<(string Text, string MetadataPath)> FocusAsync(string period)
     {
-        using var reader = new StringReader(await (await api.Ops.GetAsync($"/v1/exports/focus?period={period}")).Content.ReadAsStringAsync());
-        using var csv = new CsvReader(reader, CultureInfo.InvariantCulture);
-        await csv.ReadAsync();
-        csv.ReadHeader();
-        var rows = new List<Dictionary<string, string>>();
-        while (await csv.ReadAsync())
-        {
-            rows.Add(csv.HeaderRecord!.ToDictionary(name => name, name => csv.GetField(name)!));
-        }
-
-        return rows;
+        var response = await api.Ops.GetAsync($"/v1/exports/focus?period={period}");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var link = Assert.Single(response.Headers.GetValues("Link"));
+        Assert.EndsWith("rel=\"describedby\"; type=\"application/json\"", link, StringComparison.Ordinal);
+        return (await response.Content.ReadAsStringAsync(), link[1..link.IndexOf('>', StringComparison.Ordinal)]);
     }
 
     /// <summary>The invoice's PDF as text, through pdftotext (poppler-utils; infra/tools.sh installs it).</summary>

@@ -26,21 +26,6 @@ internal static class ExportText
         _ => charge.ToString(),
     };
 
-    public static string ChargeDescription(InvoiceLine line)
-    {
-        var what = line.Charge switch
-        {
-            Charge.OnDemand => "on-demand usage",
-            Charge.Spot => "spot usage",
-            Charge.ReservedCovered => "reserved usage covered by the commitment",
-            Charge.ReservedOverage => "reserved usage beyond the commitment, at the on-demand price",
-            Charge.Commitment => "reserved commitment",
-            _ => line.Charge.ToString(),
-        };
-        var text = $"{line.Sku} {what}";
-        return line.AdjustsPeriod is null ? text : $"Adjustment for {line.AdjustsPeriod}: {text}";
-    }
-
     /// <summary>The first instant of a period ("yyyy-MM", a UTC calendar month).</summary>
     public static DateTimeOffset MonthStart(string period) =>
         DateTime.TryParseExact(period, "yyyy-MM", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var start)

@@ -48,7 +48,6 @@ public static class InvoiceEndpoints
         group.MapGet("/", ListAsync);
         group.MapGet("/{invoiceId:guid}", GetAsync).Offering(ContentNegotiation.Json, "text/csv", "application/pdf");
         group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync);
-        endpoints.MapGet("/v1/exports/focus", FocusAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Offering("text/csv");
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, [AsParameters] InvoiceListRequest request)
@@ -97,13 +96,6 @@ public static class InvoiceEndpoints
             "text/csv" => Results.File(System.Text.Encoding.UTF8.GetBytes(InvoiceCsv.ToCsv(view)), "text/csv", $"{name}.csv"),
             _ => Results.Ok(view),
         };
-    }
-
-    private static async Task<IResult> FocusAsync([AsParameters] PeriodRequest request, IQuerySession session)
-    {
-        var period = request.Period!;
-        var invoices = await session.Query<Invoice>().Where(i => i.Period == period).OrderBy(i => i.TenantId).ToListAsync();
-        return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(invoices.Select(InvoiceView.Of))), "text/csv", $"focus-{period}.csv");
     }
 }
 

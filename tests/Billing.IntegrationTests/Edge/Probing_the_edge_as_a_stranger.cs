@@ -101,6 +101,7 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get($"/v1/invoices/{ghost}", HttpStatusCode.NotFound, [.. tenants, .. staff]);
         yield return Row.Get($"/v1/invoices/{ghost}/lines/1/explain", HttpStatusCode.NotFound, [.. tenants, .. staff]);
         yield return Row.Get($"/v1/exports/focus?period={period}", staff);
+        yield return Row.Get("/v1/exports/focus/metadata", staff);
         yield return Row.Get($"/v1/reconciliation?period={period}", staff);
         yield return Row.Get($"/v1/reconciliation/runs?period={period}", staff);
         yield return Row.Post("/v1/commitments", "{}", HttpStatusCode.BadRequest, [.. tenants, .. staff]);

@@ -1,0 +1,29 @@
+using Billing.ServiceDefaults;
+
+namespace Billing.Invoicing.Exports;
+
+public sealed record FocusColumnDefinition(string ColumnName, string DataType);
+
+/// <summary>
+/// The FOCUS metadata of the export (served at <see cref="Path"/>, linked from every export as
+/// <c>describedby</c>): FOCUS has no version column; a dataset declares its version in its schema's
+/// metadata, which a reader must find without parsing the data.
+/// </summary>
+/// <remarks>
+/// <see cref="SchemaId"/> is derived from the version and the column list, so it changes whenever
+/// the structure does, as FOCUS requires; <see cref="CreationDate"/> is when this schema was defined.
+/// </remarks>
+public sealed record FocusMetadata(
+    string DataGenerator, string SchemaId, string CreationDate, string FocusVersion, IReadOnlyList<FocusColumnDefinition> ColumnDefinition)
+{
+    public const string Version = "1.2";
+
+    public const string Path = "/v1/exports/focus/metadata";
+
+    public static FocusMetadata Current { get; } = new(
+        $"{ExportText.PlatformName} billing",
+        DeterministicGuid.Create($"focus-schema:{Version}:{string.Join(',', FocusColumns.All.Select(c => $"{c.Name}:{c.DataType}"))}").ToString(),
+        "2026-11-28T00:00:00Z",
+        Version,
+        FocusColumns.All.Select(c => new FocusColumnDefinition(c.Name, c.DataType)).ToList());
+}
