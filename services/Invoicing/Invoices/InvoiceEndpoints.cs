@@ -35,6 +35,13 @@ public static class InvoiceEndpoints
             return Problems.Invalid($"'page' starts at 1; 'pageSize' is 1 to {MaxPageSize}.");
         }
 
+        // By name only: Enum.TryParse would also take "1" or "Draft,Issued".
+        var wanted = Enum.GetValues<InvoiceStatus>().Cast<InvoiceStatus?>().FirstOrDefault(s => string.Equals(s.ToString(), status, StringComparison.OrdinalIgnoreCase));
+        if (status is not null && wanted is null)
+        {
+            return Problems.Invalid($"'status' is one of {string.Join(", ", Enum.GetNames<InvoiceStatus>())}.");
+        }
+
         var tenant = user.ReadableTenant(tenantId);
         if (user.IsInRole(Roles.Tenant) && tenant is null)
         {
@@ -52,9 +59,9 @@ public static class InvoiceEndpoints
             invoices = invoices.Where(i => i.Period == period);
         }
 
-        if (status is not null)
+        if (wanted is { } statusWanted)
         {
-            invoices = invoices.Where(i => i.Status == status);
+            invoices = invoices.Where(i => i.Status == statusWanted);
         }
 
         var size = pageSize ?? 100;
@@ -91,7 +98,7 @@ public static class InvoiceEndpoints
 }
 
 public sealed record InvoiceView(
-    Guid InvoiceId, string? Number, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total,
+    Guid InvoiceId, string? Number, string TenantId, string Period, string Currency, InvoiceStatus Status, IReadOnlyList<InvoiceLine> Lines, decimal Total,
     DateTimeOffset UpdatedAt, DateTimeOffset? IssuedAt)
 {
     public static InvoiceView Of(Invoice i) => new(i.Id, i.Number, i.TenantId, i.Period, i.Currency, i.Status, i.Lines, i.Total, i.UpdatedAt, i.IssuedAt);
