@@ -28,6 +28,7 @@ public sealed class InvoicingModule : IBillingModule
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
+        services.AddSingleton<MonthClose>();
         services.AddSingleton<InvoiceVerification>();
         services.AddSingleton<Reconciliation>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
@@ -44,6 +45,8 @@ public sealed class InvoicingModule : IBillingModule
             options.Schema.For<RatingCheckpoint>().UseOptimisticConcurrency(true).Index(c => c.InvoicePeriod);
             options.Schema.For<PriceCheckpoint>();
             options.Schema.For<ClosedPeriod>();
+            options.Schema.For<RatingFailure>().Index(f => f.Period);
+            options.Schema.For<InvoicingRun>().Index(r => r.StartedAt);
             options.Schema.For<ReconciliationRun>().Index(r => r.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
@@ -58,5 +61,6 @@ public sealed class InvoicingModule : IBillingModule
         endpoints.MapInvoices();
         endpoints.MapCommitments();
         endpoints.MapAudit();
+        endpoints.MapInvoicingRuns();
     }
 }
