@@ -13,7 +13,7 @@ public sealed class Listing_invoices_by_status(Platform platform)
     private readonly PlatformClient api = new(platform);
 
     [Fact]
-    public async Task Status_is_stored_and_served_by_name_and_an_unknown_one_is_refused()
+    public async Task Status_is_stored_and_served_by_name_an_unknown_one_is_refused_and_a_page_past_int_is_empty()
     {
         var store = platform.Services.GetRequiredService<IDocumentStore>();
         var period = BillingPeriod.Of(api.Now);
@@ -30,11 +30,13 @@ public sealed class Listing_invoices_by_status(Platform platform)
         var stored = await query.QueryAsync<string>($"select data ->> 'status' from {store.Options.DatabaseSchemaName}.mt_doc_invoice where id = ?", id);
         var drafts = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/invoices?tenantId={tenantId}&status=draft"), HttpStatusCode.OK);
         var issued = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/invoices?tenantId={tenantId}&status=Issued"), HttpStatusCode.OK);
+        var farPage = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/invoices?page={int.MaxValue}&pageSize=500"), HttpStatusCode.OK);
         var refused = await Task.WhenAll(new[] { "Paid", "1", "Draft,Issued" }.Select(s => api.Ops.GetAsync($"/v1/invoices?status={Uri.EscapeDataString(s)}")));
 
         Assert.Equal("Draft", Assert.Single(stored));
         Assert.Equal("Draft", Assert.Single(drafts.EnumerateArray()).GetProperty("status").GetString());
         Assert.Empty(issued.EnumerateArray());
+        Assert.Empty(farPage.EnumerateArray());
         Assert.All(refused, r => Assert.Equal((HttpStatusCode.BadRequest, "application/problem+json"), (r.StatusCode, r.Content.Headers.ContentType?.MediaType)));
     }
 }

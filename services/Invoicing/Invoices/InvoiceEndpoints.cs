@@ -64,8 +64,15 @@ public static class InvoiceEndpoints
             invoices = invoices.Where(i => i.Status == statusWanted);
         }
 
+        // In 64 bits: page × size passes int (a negative OFFSET); a page past int's reach holds nothing.
         var size = pageSize ?? 100;
-        var list = await invoices.OrderBy(i => i.Period).ThenBy(i => i.TenantId).Skip(((page ?? 1) - 1) * size).Take(size).ToListAsync();
+        var offset = ((page ?? 1) - 1L) * size;
+        if (offset > int.MaxValue)
+        {
+            return Results.Ok(Array.Empty<InvoiceView>());
+        }
+
+        var list = await invoices.OrderBy(i => i.Period).ThenBy(i => i.TenantId).Skip((int)offset).Take(size).ToListAsync();
         return Results.Ok(list.Select(InvoiceView.Of));
     }
 
