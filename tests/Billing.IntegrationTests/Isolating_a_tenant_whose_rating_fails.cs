@@ -34,10 +34,10 @@ public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform)
         await api.RunJobAsync("invoicing-draft");
 
         // Data the API would refuse, stored as it is: a commitment to a SKU no price book has, with a control character in it.
+        using var logs = Capture();
         var badSku = $"NO-PRICE-\u0007-{Guid.NewGuid():N}"[..20];
         var commitment = await CommitAsync(badId, badSku, BillingPeriod.Bounds(period).Start);
         await UseAsync([(goodId, good, 90m)], monthEnd);
-        using var logs = Capture();
         await api.RunJobAsync("invoicing-draft");
         var goodDraft = await PlatformClient.InvoiceAsync(good, period);
         var badDraft = await PlatformClient.InvoiceAsync(bad, period);
@@ -46,6 +46,7 @@ public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform)
 
         Assert.Equal(90m, GpuSeconds(goodDraft));
         Assert.Equal(60m, GpuSeconds(badDraft)); // left as it was rated before the bad data
+        Assert.True(failedRun.GetProperty("unrated").GetInt32() >= 1);
         var failure = Assert.Single(failedRun.GetProperty("failures").EnumerateArray(), f => f.GetProperty("tenantId").GetString() == badId);
         Assert.Equal(period, failure.GetProperty("period").GetString());
         Assert.StartsWith("UnknownSkuException: ", failure.GetProperty("problem").GetString(), StringComparison.Ordinal);

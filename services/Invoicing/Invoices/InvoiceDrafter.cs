@@ -144,14 +144,16 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            var failure = RatingFailure.Of(tenantId, period, ex, time.GetUtcNow());
-            LogUnrated(logger, tenantId, period, failure.Problem);
-            failures.Add(failure);
+            failures.Add(RatingFailure.Of(tenantId, period, ex, time.GetUtcNow()));
             return null;
         }
     }
 
-    /// <summary>Keeps each failure (since when it fails) until a draft rates the tenant and deletes it.</summary>
+    /// <summary>
+    /// Keeps each failure (since when it fails) until a draft rates the tenant and deletes it. Each
+    /// tenant's problem is logged when new or changed, and the run's count every run: an unpriced SKU
+    /// used by thousands of tenants logs each once, not each minute.
+    /// </summary>
     private async Task RecordAsync(List<RatingFailure> failures, CancellationToken cancellationToken)
     {
         if (failures.Count == 0)
@@ -163,10 +165,17 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         var known = (await session.LoadManyAsync<RatingFailure>(cancellationToken, failures.Select(f => f.Id))).ToDictionary(f => f.Id);
         foreach (var failure in failures)
         {
-            session.Store(known.TryGetValue(failure.Id, out var before) ? failure with { Since = before.Since } : failure);
+            var before = known.GetValueOrDefault(failure.Id);
+            if (before?.Problem != failure.Problem)
+            {
+                LogUnrated(logger, failure.TenantId, failure.Period, failure.Problem);
+            }
+
+            session.Store(failure with { Since = before?.Since ?? failure.Since });
         }
 
         await session.SaveChangesAsync(cancellationToken);
+        LogStillUnrated(logger, failures.Count);
     }
 
     private async Task<Outcome> DraftTenantAsync(string tenantId, string period, string currency, IReadOnlyList<Rerated> rerated, CancellationToken cancellationToken)
@@ -233,8 +242,11 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
     }
 
     // The problem, not the exception: its message can quote stored request text, and RatingFailure.Describe cleans it.
-    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}'s usage of {Period} cannot be rated ({Problem}); its invoice is left as it was, and the next run tries again.")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Tenant {TenantId}'s usage of {Period} cannot be rated ({Problem}); its invoice is left as it was, and every run tries again.")]
     private static partial void LogUnrated(ILogger logger, string tenantId, string period, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Count} tenant-months cannot be rated this run; their invoices are left as they were (GET /v1/invoicing/runs, GET /v1/reconciliation).")]
+    private static partial void LogStillUnrated(ILogger logger, int count);
 }
 
 /// <summary>What a draft run did: how many drafts changed, and the tenants it could not rate.</summary>

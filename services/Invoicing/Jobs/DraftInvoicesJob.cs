@@ -27,7 +27,7 @@ public sealed class DraftInvoicesJob(
         var now = time.GetUtcNow();
         var current = BillingPeriod.Of(now);
         var previous = BillingPeriod.Of(now.AddMonths(-1));
-        var run = new InvoicingRun(Guid.CreateVersion7(), now, now, [previous, current], 0, null, 0, []);
+        var run = new InvoicingRun(Guid.CreateVersion7(), now, now, [previous, current], 0, null, 0, 0, []);
 
         // Invoices held back at an earlier close first: one that rates now is issued, and its month's later usage is no adjustment.
         run = Add(run, await close.FinishHeldAsync(cancellationToken));
@@ -49,11 +49,9 @@ public sealed class DraftInvoicesJob(
         await KeepAsync(run, cancellationToken);
     }
 
-    private static InvoicingRun Add(InvoicingRun run, DraftResult result) =>
-        run with { Drafted = run.Drafted + result.Drafted, Failures = [.. run.Failures, .. result.Failures] };
+    private static InvoicingRun Add(InvoicingRun run, DraftResult result) => run.With(result.Drafted, issued: 0, result.Failures);
 
-    private static InvoicingRun Add(InvoicingRun run, CloseResult result) =>
-        run with { Drafted = run.Drafted + result.Drafted, Issued = run.Issued + result.Issued, Failures = [.. run.Failures, .. result.Failures] };
+    private static InvoicingRun Add(InvoicingRun run, CloseResult result) => run.With(result.Drafted, result.Issued, result.Failures);
 
     private async Task<ClosedPeriod?> ClosedAsync(string period, CancellationToken cancellationToken)
     {

@@ -30,7 +30,7 @@ public static class InvoicingRunEndpoints
 
         if (failed is true)
         {
-            runs = runs.Where(r => r.Failures.Any());
+            runs = runs.Where(r => r.Unrated > 0);
         }
 
         // Ids are version 7 (creation order): they order runs that started at the same clock reading.
