@@ -51,7 +51,8 @@ public sealed class DraftInvoicesJob(
 
     private static InvoicingRun Add(InvoicingRun run, DraftResult result) => run.With(result.Drafted, issued: 0, result.Failures);
 
-    private static InvoicingRun Add(InvoicingRun run, CloseResult result) => run.With(result.Drafted, result.Issued, result.Failures);
+    private static InvoicingRun Add(InvoicingRun run, CloseResult result) =>
+        run.With(result.Drafted, result.Issued, result.Failures) with { Periods = run.Periods.Union(result.Periods).Order(StringComparer.Ordinal).ToList() };
 
     private async Task<ClosedPeriod?> ClosedAsync(string period, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ namespace Billing.Invoicing.Jobs;
 
 /// <summary>
 /// One run of the draft job, kept for finance and ops (<c>GET /v1/invoicing/runs</c>): the periods it
-/// rated, how many drafts changed, the month it closed, the invoices it issued, and the tenants it
+/// rated (a month with held invoices among them), how many drafts changed, the month it closed, the invoices it issued, and the tenants it
 /// could not rate, with why: all of them counted in <see cref="Unrated"/>, the first
 /// <see cref="MaxFailures"/> listed (every one is a <see cref="RatingFailure"/> until it rates).
 /// </summary>

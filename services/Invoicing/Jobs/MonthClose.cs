@@ -33,14 +33,14 @@ public sealed partial class MonthClose(
             LogHeld(logger, period, held.Count);
         }
 
-        return new CloseResult(rated.Drafted, issued, rated.Failures);
+        return new CloseResult([period], rated.Drafted, issued, rated.Failures);
     }
 
     /// <summary>Rates the held tenants of every closed month again and issues the invoice of each one that rates.</summary>
     public async Task<CloseResult> FinishHeldAsync(CancellationToken cancellationToken)
     {
         await using var session = store.LightweightSession();
-        var (drafted, issued, failures) = (0, 0, new List<RatingFailure>());
+        var (periods, drafted, issued, failures) = (new List<string>(), 0, 0, new List<RatingFailure>());
 
         // Closed months are one a month: reading them all is cheap.
         foreach (var closed in (await session.Query<ClosedPeriod>().ToListAsync(cancellationToken)).Where(p => p.Held is { Count: > 0 }))
@@ -50,13 +50,14 @@ public sealed partial class MonthClose(
             var stillFailing = await FailingAsync(closed.Id, cancellationToken);
             issued += await IssueDraftsAsync(closed.Id, t => held.Contains(t) && !stillFailing.Contains(t), cancellationToken);
             (drafted, failures) = (drafted + rated.Drafted, [.. failures, .. rated.Failures]);
+            periods.Add(closed.Id);
 
             // Issued before unheld: a run stopped in between finds them held, rates them (an issued invoice stays as it is) and unholds them.
             session.Store(closed with { Held = held.Where(stillFailing.Contains).Order(StringComparer.Ordinal).ToList() });
         }
 
         await session.SaveChangesAsync(cancellationToken);
-        return new CloseResult(drafted, issued, failures);
+        return new CloseResult(periods, drafted, issued, failures);
     }
 
     /// <summary>
@@ -84,5 +85,5 @@ public sealed partial class MonthClose(
     private static partial void LogHeld(ILogger logger, string period, int held);
 }
 
-/// <summary>What closing (or finishing) months did: drafts changed, invoices issued, tenants that could not be rated.</summary>
-public sealed record CloseResult(int Drafted, int Issued, IReadOnlyList<RatingFailure> Failures);
+/// <summary>What closing (or finishing) months did: the months, drafts changed, invoices issued, tenants that could not be rated.</summary>
+public sealed record CloseResult(IReadOnlyList<string> Periods, int Drafted, int Issued, IReadOnlyList<RatingFailure> Failures);
