@@ -87,6 +87,41 @@ public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform)
         Assert.True(numbers[2] > numbers.Take(2).Max(), string.Join(", ", numbers));
     }
 
+    [Fact]
+    public async Task An_adjustment_that_cannot_be_rated_is_recorded_and_the_others_adjustments_go_on()
+    {
+        var monthEnd = PlatformClient.NextMonth(api.Now.AddMinutes(45));
+        var (period, next) = (BillingPeriod.Of(monthEnd.AddDays(-1)), BillingPeriod.Of(monthEnd));
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(-10));
+        var (goodId, good) = await api.TenantAsync("adjusted-good");
+        var (badId, bad) = await api.TenantAsync("adjusted-bad");
+        await UseAsync([(goodId, good, 60m), (badId, bad, 60m)], monthEnd);
+        platform.Time.SetUtcNow(monthEnd.AddMinutes(61));
+        await api.RunJobAsync("invoicing-draft");
+
+        // After the close: late usage for one tenant, a commitment no price book can rate for the other.
+        var commitment = await CommitAsync(badId, $"NO-PRICE-{Guid.NewGuid():N}"[..20], BillingPeriod.Bounds(period).Start);
+        await UseAsync([(goodId, good, 96m)], monthEnd);
+        await api.RunJobAsync("invoicing-draft");
+        var adjustment = Assert.Single((await PlatformClient.InvoiceAsync(good, next)).GetProperty("lines").EnumerateArray());
+        var failedRun = await LatestRunAsync(period, failed: true);
+        var unreconciled = await ReconciliationRowAsync(period, badId);
+
+        Assert.Equal((period, 36m), (adjustment.GetProperty("adjustsPeriod").GetString(), adjustment.GetProperty("gpuSeconds").GetDecimal()));
+        Assert.Contains(failedRun.GetProperty("failures").EnumerateArray(), f => f.GetProperty("tenantId").GetString() == badId && f.GetProperty("period").GetString() == period);
+        Assert.False(unreconciled.GetProperty("equal").GetBoolean());
+        Assert.Equal("Issued", (await PlatformClient.InvoiceAsync(bad, period)).GetProperty("status").GetString());
+
+        await WithdrawAsync(commitment);
+        api.Advance(TimeSpan.FromMinutes(1));
+        await api.RunJobAsync("invoicing-draft");
+        var latest = (await RunsAsync($"period={period}"))[0];
+
+        Assert.DoesNotContain(latest.GetProperty("failures").EnumerateArray(), f => f.GetProperty("tenantId").GetString() == badId);
+        Assert.True((await ReconciliationRowAsync(period, badId)).GetProperty("equal").GetBoolean());
+        Assert.Empty(await PlatformClient.InvoicesAsync(bad, next));
+    }
+
     private static decimal GpuSeconds(JsonElement invoice) => invoice.GetProperty("lines").EnumerateArray().Sum(l => l.GetProperty("gpuSeconds").GetDecimal());
 
     /// <summary>Brings each tenant's metered usage of the month's last hour to the given total, one window 20 minutes before its end.</summary>
