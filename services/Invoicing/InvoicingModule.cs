@@ -21,7 +21,7 @@ public sealed class InvoicingModule : IBillingModule
     public string Name => "invoicing";
 
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/invoices", "/v1/exports", "/v1/reconciliation", "/v1/commitments", "/v1/ops/invoices", "/v1/ops/jobs/invoicing-"];
+        ["/v1/invoices", "/v1/invoicing", "/v1/exports", "/v1/reconciliation", "/v1/commitments", "/v1/ops/invoices", "/v1/ops/jobs/invoicing-"];
 
     public string JobQueue => "invoicing";
 
@@ -33,6 +33,7 @@ public sealed class InvoicingModule : IBillingModule
         services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
+        services.AddSingleton<MonthClose>();
         services.AddSingleton<InvoiceVerification>();
         services.AddSingleton<Reconciliation>();
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
@@ -49,6 +50,8 @@ public sealed class InvoicingModule : IBillingModule
             options.Schema.For<RatingCheckpoint>().UseOptimisticConcurrency(true).Index(c => c.InvoicePeriod);
             options.Schema.For<PriceCheckpoint>();
             options.Schema.For<ClosedPeriod>();
+            options.Schema.For<RatingFailure>().Index(f => f.Period);
+            options.Schema.For<InvoicingRun>().Index(r => r.StartedAt);
             options.Schema.For<ReconciliationRun>().Index(r => r.Period);
             options.Projections.Snapshot<Invoice>(SnapshotLifecycle.Inline);
             options.Events.AddEventType<CommitmentMade>();
@@ -64,5 +67,6 @@ public sealed class InvoicingModule : IBillingModule
         endpoints.MapFocusExport();
         endpoints.MapCommitments();
         endpoints.MapAudit();
+        endpoints.MapInvoicingRuns();
     }
 }

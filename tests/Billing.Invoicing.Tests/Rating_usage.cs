@@ -102,6 +102,20 @@ public sealed class Rating_usage
     }
 
     [Fact]
+    public void Commitments_whose_gpus_together_pass_int_rate_exactly()
+    {
+        var huge = new[] { int.MaxValue, int.MaxValue }.Select(n => new Commitment(Guid.NewGuid(), "t", "H100", n, November, December, November)).ToList();
+
+        var lines = Rate([Window("H100", PricingModel.Reserved, 0, 7_200m)], huge);
+
+        var committed = Assert.Single(lines, l => l.Charge == Charge.Commitment);
+        var hours = 2m * int.MaxValue * 30 * 24;
+        Assert.Equal((hours * 3600, hours, hours * 1.80m), (committed.GpuSeconds, committed.QuantityGpuHours, committed.Amount));
+        Assert.Equal(7_200m, Assert.Single(lines, l => l.Charge == Charge.ReservedCovered).GpuSeconds);
+        Assert.DoesNotContain(lines, l => l.Charge == Charge.ReservedOverage);
+    }
+
+    [Fact]
     public void A_commitment_starting_mid_month_is_pro_rated_by_the_hour_and_billed_unused()
     {
         var commitment = new Commitment(Guid.NewGuid(), "t", "A100", 4, November.AddDays(15), November.AddDays(15).AddMonths(1), November);

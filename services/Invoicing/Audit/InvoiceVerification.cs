@@ -9,7 +9,7 @@ namespace Billing.Invoicing.Audit;
 public sealed record LineDifference(string Sku, Charge Charge, decimal BilledGpuSeconds, decimal RecomputedGpuSeconds, decimal BilledAmount, decimal RecomputedAmount);
 
 public sealed record VerificationReport(
-    Guid InvoiceId, string Status, bool Equal, string StoredHash, string ReplayedHash, string BilledHash, string RecomputedHash, IReadOnlyList<LineDifference> Differences);
+    Guid InvoiceId, InvoiceStatus Status, bool Equal, string StoredHash, string ReplayedHash, string BilledHash, string RecomputedHash, IReadOnlyList<LineDifference> Differences);
 
 /// <summary>
 /// Proves an invoice from its streams: replaying the invoice's own stream must give the stored

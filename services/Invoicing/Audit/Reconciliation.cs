@@ -25,28 +25,45 @@ public sealed class Reconciliation(IDocumentStore store)
             .GroupBy(w => w.TenantId).ToDictionary(g => g.Key, g => g.Sum(w => w.GpuSeconds));
         var invoices = (await session.Query<Invoice>().Where(i => i.Period.CompareTo(period) >= 0).ToListAsync(cancellationToken)).ToLookup(i => i.TenantId);
         var streams = await InvoiceRecomputation.InputsAsync(session, period, tenantId: null, cancellationToken);
-        var tenants = metered.Keys.Union(invoices.Where(g => g.Any(i => i.Period == period)).Select(g => g.Key)).Union(streams.Tenants).Order(StringComparer.Ordinal);
+        var failures = (await session.Query<RatingFailure>().Where(f => f.Period == period).ToListAsync(cancellationToken)).ToDictionary(f => f.TenantId);
+        var tenants = metered.Keys.Union(invoices.Where(g => g.Any(i => i.Period == period)).Select(g => g.Key)).Union(streams.Tenants).Union(failures.Keys)
+            .Order(StringComparer.Ordinal);
         var rows = new List<TenantReconciliation>();
         foreach (var tenantId in tenants)
         {
-            var ledger = metered.GetValueOrDefault(tenantId);
-            decimal rated;
-            try
-            {
-                rated = Usage(streams.Lines(tenantId));
-            }
-            catch (Billing.ServiceDefaults.Pricing.UnknownSkuException ex)
-            {
-                rows.Add(new TenantReconciliation(tenantId, ledger, 0, 0, false, [$"cannot be rated: {ex.Message}"]));
-                continue;
-            }
-
-            var own = invoices[tenantId].SingleOrDefault(i => i.Period == period);
-            var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices[tenantId].Where(i => i.Period != period)));
-            rows.Add(Row(tenantId, ledger, rated, invoiced, own));
+            var row = Reconcile(tenantId, period, metered.GetValueOrDefault(tenantId), streams, invoices[tenantId]);
+            rows.Add(failures.TryGetValue(tenantId, out var failure)
+                ? row with
+                {
+                    Equal = false,
+                    Differences =
+                    [
+                        .. row.Differences,
+                        $"the draft job cannot rate it since {failure.Since:yyyy-MM-dd'T'HH:mm:ss'Z'} ({failure.Problem}): its invoice of the month is not updated, nor issued at the close, until a run rates it (every run tries).",
+                    ],
+                }
+                : row);
         }
 
         return new ReconciliationReport(period, rows.All(r => r.Equal), rows);
+    }
+
+    private static TenantReconciliation Reconcile(string tenantId, string period, decimal metered, RatingInputs streams, IEnumerable<Invoice> invoices)
+    {
+        decimal rated;
+        try
+        {
+            rated = Usage(streams.Lines(tenantId));
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // One tenant that cannot be rated must not hide the others' report.
+            return new TenantReconciliation(tenantId, metered, 0, 0, false, [$"cannot be rated from the streams: {RatingFailure.Describe(ex)}"]);
+        }
+
+        var own = invoices.SingleOrDefault(i => i.Period == period);
+        var invoiced = Usage(InvoiceRecomputation.BilledFor(period, own, invoices.Where(i => i.Period != period)));
+        return Row(tenantId, metered, rated, invoiced, own);
     }
 
     private static decimal Usage(IEnumerable<InvoiceLine> lines) => lines.Where(l => l.Charge != Charge.Commitment).Sum(l => l.GpuSeconds);

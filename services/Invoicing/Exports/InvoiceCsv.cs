@@ -36,7 +36,7 @@ public static class InvoiceCsv
                 csv.WriteField(invoiceId);
                 csv.WriteField(invoice.TenantId);
                 csv.WriteField(invoice.Period);
-                csv.WriteField(invoice.Status);
+                csv.WriteField(invoice.Status.ToString());
                 csv.WriteField(line.Sku);
                 csv.WriteField(line.Charge.ToString());
                 csv.WriteField(line.Pricing.ToString());

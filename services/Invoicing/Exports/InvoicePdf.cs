@@ -120,7 +120,7 @@ public static class InvoicePdf
             [
                 ("Tenant", invoice.TenantId),
                 ("Period", period),
-                ("Status", invoice.Status),
+                ("Status", invoice.Status.ToString()),
                 ("Issued", invoice.IssuedAt is { } issued ? issued.UtcDateTime.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) : "not issued"),
                 ("Currency", invoice.Currency),
                 ("Invoice ID", invoice.InvoiceId.ToString()),

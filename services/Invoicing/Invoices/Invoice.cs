@@ -2,11 +2,21 @@ using Billing.Contracts;
 
 namespace Billing.Invoicing.Invoices;
 
-public static class InvoiceStatus
+/// <summary>
+/// Where an invoice is in its life. Stored and served by name ("Draft", "Finalized", "Issued"): Marten
+/// keeps enums as strings and the API's JSON writes them as strings, so documents stored when this was a
+/// string still read, and the API's answers do not change.
+/// </summary>
+public enum InvoiceStatus
 {
-    public const string Draft = "Draft";
-    public const string Finalized = "Finalized";
-    public const string Issued = "Issued";
+    /// <summary>Re-rated while its month runs (and until its close, or while its rating fails at the close).</summary>
+    Draft,
+
+    /// <summary>Its lines are final; it is issued in the same transaction.</summary>
+    Finalized,
+
+    /// <summary>It has its number and never changes again.</summary>
+    Issued,
 }
 
 /// <summary>What a line charges for.</summary>
@@ -53,7 +63,7 @@ public sealed record InvoiceIssued(Guid InvoiceId, string Number, DateTimeOffset
 
 /// <summary>The invoice as read (inline snapshot of its stream).</summary>
 public sealed record Invoice(
-    Guid Id, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt,
+    Guid Id, string TenantId, string Period, string Currency, InvoiceStatus Status, IReadOnlyList<InvoiceLine> Lines, decimal Total, DateTimeOffset UpdatedAt,
     string? Number = null, DateTimeOffset? IssuedAt = null)
 {
     public static Guid IdFor(string tenantId, string period) => Billing.ServiceDefaults.StreamIds.Invoice(tenantId, period);

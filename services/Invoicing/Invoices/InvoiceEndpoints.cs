@@ -19,8 +19,7 @@ public sealed class InvoiceListRequestValidator : AbstractValidator<InvoiceListR
     public InvoiceListRequestValidator()
     {
         RuleFor(r => r.Period).Period().When(r => r.Period is not null);
-        RuleFor(r => r.Status).Must(s => s is null or InvoiceStatus.Draft or InvoiceStatus.Finalized or InvoiceStatus.Issued)
-            .WithMessage($"One of {InvoiceStatus.Draft}, {InvoiceStatus.Finalized}, {InvoiceStatus.Issued}.");
+        RuleFor(r => r.Status).OneOf<InvoiceListRequest, InvoiceStatus>();
         RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
         RuleFor(r => r.Page).InclusiveBetween(1, InvoiceEndpoints.MaxPage);
         RuleFor(r => r.PageSize).InclusiveBetween(1, InvoiceEndpoints.MaxPageSize);
@@ -69,8 +68,9 @@ public static class InvoiceEndpoints
             invoices = invoices.Where(i => i.Period == period);
         }
 
-        if (request.Status is { } status)
+        if (request.Status is not null)
         {
+            var status = EnumText.ParseOr(request.Status, InvoiceStatus.Draft);
             invoices = invoices.Where(i => i.Status == status);
         }
 
@@ -100,7 +100,7 @@ public static class InvoiceEndpoints
 }
 
 public sealed record InvoiceView(
-    Guid InvoiceId, string? Number, string TenantId, string Period, string Currency, string Status, IReadOnlyList<InvoiceLine> Lines, decimal Total,
+    Guid InvoiceId, string? Number, string TenantId, string Period, string Currency, InvoiceStatus Status, IReadOnlyList<InvoiceLine> Lines, decimal Total,
     DateTimeOffset UpdatedAt, DateTimeOffset? IssuedAt)
 {
     public static InvoiceView Of(Invoice i) => new(i.Id, i.Number, i.TenantId, i.Period, i.Currency, i.Status, i.Lines, i.Total, i.UpdatedAt, i.IssuedAt);

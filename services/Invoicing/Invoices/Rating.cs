@@ -93,7 +93,8 @@ public static class Rating
         foreach (var window in all.Where(w => w.Pricing == PricingModel.Reserved).GroupBy(w => (w.Sku, w.WindowStart)))
         {
             var used = window.Sum(w => w.GpuSeconds);
-            var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => c.GpuCount) * 60m;
+            // Summed as decimal: commitments' GPU counts together can pass int.
+            var cap = committed.Where(c => c.Sku == window.Key.Sku && c.CoversAt(window.Key.WindowStart)).Sum(c => (decimal)c.GpuCount) * 60m;
             var covered = Math.Min(used, cap);
             var sources = SourcesOf(window);
             pieces.Add(new RatedPiece(window.Key.Sku, Charge.ReservedCovered, window.Key.WindowStart, sources, covered, 0m, window.Sum(w => w.UnbilledGpuSeconds)));
@@ -108,7 +109,7 @@ public static class Rating
             {
                 var start = commitment.StartsAt > periodStart ? commitment.StartsAt : periodStart;
                 pieces.Add(new RatedPiece(commitment.Sku, Charge.Commitment, null, [commitment.Id],
-                    commitment.GpuCount * (decimal)overlap.TotalSeconds, prices.For(commitment.Sku, start).Reserved));
+                    commitment.GpuCount * ((decimal)overlap.Ticks / TimeSpan.TicksPerSecond), prices.For(commitment.Sku, start).Reserved));
             }
         }
 

@@ -20,9 +20,10 @@ public sealed class RatingScope
     private readonly SpotPrices spot;
 
     private RatingScope(
-        string invoicePeriod, string ratedPeriod, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot, IReadOnlySet<string> changed)
+        string invoicePeriod, string ratedPeriod, ILookup<string, Commitment> commitments, PriceHistory prices, SpotPrices spot, IReadOnlySet<string> changed,
+        IReadOnlySet<string> failed)
     {
-        (InvoicePeriod, RatedPeriod, Changed) = (invoicePeriod, ratedPeriod, changed);
+        (InvoicePeriod, RatedPeriod, Changed, Failed) = (invoicePeriod, ratedPeriod, changed, failed);
         (this.commitments, this.prices, this.spot) = (commitments, prices, spot);
     }
 
@@ -32,6 +33,9 @@ public sealed class RatingScope
 
     /// <summary>Tenants to rate again.</summary>
     public IReadOnlySet<string> Changed { get; }
+
+    /// <summary>Tenants whose rating of the period failed when last tried (a <see cref="RatingFailure"/> each).</summary>
+    public IReadOnlySet<string> Failed { get; }
 
     /// <summary>
     /// Finds the changed tenants. <paramref name="prices"/> and <paramref name="spot"/> must have
@@ -59,12 +63,18 @@ public sealed class RatingScope
         var commitments = (await session.Query<Commitment>().Where(c => c.StartsAt < end && c.EndsAt > start).ToListAsync(cancellationToken))
             .ToLookup(c => c.TenantId);
 
+        // A tenant whose rating failed is tried again every run, whatever changed, until a draft rates it.
+        var failed = (await session.Query<RatingFailure>().Where(f => f.Period == ratedPeriod).Select(f => f.TenantId).ToListAsync(cancellationToken)).ToHashSet();
         var changed = revisions.Where(r => !rated.TryGetValue(r.Key, out var seen) || seen.UsageRevision < r.Value).Select(r => r.Key)
             .Concat(commitments.Where(c => !rated.TryGetValue(c.Key, out var seen) || !seen.Commitments.SequenceEqual(IdsOf(c))).Select(c => c.Key))
             .Concat(await RepricedAsync(session, ratedPeriod, pricesSeen, prices, spot, commitments, cancellationToken))
+            .Concat(failed)
             .ToHashSet();
-        return new RatingScope(invoicePeriod, ratedPeriod, commitments, prices, spot, changed);
+        return new RatingScope(invoicePeriod, ratedPeriod, commitments, prices, spot, changed, failed);
     }
+
+    /// <summary>The same scope rating just <paramref name="tenantIds"/>, changed or not.</summary>
+    public RatingScope Only(IReadOnlySet<string> tenantIds) => new(InvoicePeriod, RatedPeriod, commitments, prices, spot, tenantIds, Failed);
 
     /// <summary>Rating inputs of some of the changed tenants, from their hours.</summary>
     public Task<RatingInputs> InputsAsync(IQuerySession session, string[] tenantIds, CancellationToken cancellationToken) =>

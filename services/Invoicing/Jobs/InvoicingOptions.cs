@@ -7,4 +7,7 @@ public sealed class InvoicingOptions
 
     /// <summary>How long after a month ends late usage may still join its invoice before it is issued.</summary>
     public TimeSpan FinalizationGrace { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How long the draft job's runs are kept (<c>GET /v1/invoicing/runs</c>); a failing tenant stays in reconciliation until it rates.</summary>
+    public TimeSpan RunRetention { get; set; } = TimeSpan.FromDays(30);
 }

@@ -102,6 +102,7 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get($"/v1/invoices/{ghost}/lines/1/explain", HttpStatusCode.NotFound, [.. tenants, .. staff]);
         yield return Row.Get($"/v1/exports/focus?period={period}", staff);
         yield return Row.Get("/v1/exports/focus/metadata", staff);
+        yield return Row.Get($"/v1/invoicing/runs?period={period}", staff);
         yield return Row.Get($"/v1/reconciliation?period={period}", staff);
         yield return Row.Get($"/v1/reconciliation/runs?period={period}", staff);
         yield return Row.Post("/v1/commitments", "{}", HttpStatusCode.BadRequest, [.. tenants, .. staff]);
@@ -205,6 +206,8 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Get(Finance, "/v1/reconciliation", HttpStatusCode.BadRequest, "period");
         yield return Get(Finance, "/v1/exports/focus?period=1999-12", HttpStatusCode.BadRequest, "period");
         yield return Get(Finance, "/v1/reconciliation/runs?period=%00", HttpStatusCode.BadRequest, "period");
+        yield return Get(Finance, "/v1/invoicing/runs?period=9999-01", HttpStatusCode.BadRequest, "period");
+        yield return Get(Finance, "/v1/invoicing/runs?failed=maybe", HttpStatusCode.BadRequest, "failed");
         yield return Get(Tenant, "/v1/usage?from=11/28/2026&to=2026-11-29T00:00:00Z", HttpStatusCode.BadRequest, "from");
         yield return Get(Tenant, "/v1/usage?from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z&groupBy=1", HttpStatusCode.BadRequest, "groupBy");
         yield return Get(Tenant, "/v1/usage?from=2026-11-28T00:00:00Z&to=2026-11-29T00:00:00Z&granularity=week", HttpStatusCode.BadRequest, "granularity");
