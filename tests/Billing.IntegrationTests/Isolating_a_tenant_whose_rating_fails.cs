@@ -15,8 +15,7 @@ using Microsoft.Extensions.Options;
 
 namespace Billing.IntegrationTests;
 
-[Collection(PlatformCollection.Name)]
-public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform)
+public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform) : IClassFixture<Platform>
 {
     private const string Sku = "H100-SXM-80GB";
     private readonly PlatformClient api = new(platform);
