@@ -136,7 +136,7 @@ public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform) : I
         await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), usage));
         foreach (var (_, client, total) in tenants)
         {
-            Assert.Equal(total, await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), total));
+            await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), total);
         }
     }
 
