@@ -199,6 +199,7 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Get(Finance, "/v1/invoices?page=abc", HttpStatusCode.BadRequest, "page");
         yield return Get(Finance, "/v1/invoices?pageSize=100000", HttpStatusCode.BadRequest, "pageSize");
         yield return Get(Finance, "/v1/invoices?status=%00", HttpStatusCode.BadRequest, "status");
+        yield return Get(Finance, "/v1/invoices?status=Draft,Issued", HttpStatusCode.BadRequest, "status");
         yield return Get(Finance, "/v1/invoices?tenantId=%00", HttpStatusCode.BadRequest, "tenantId");
         yield return Get(Finance, "/v1/invoices?period=9999-12", HttpStatusCode.BadRequest, "period");
         yield return Get(Finance, "/v1/reconciliation?period=9999-12", HttpStatusCode.BadRequest, "period");
