@@ -17,6 +17,17 @@ public sealed class Reading_xid_errors_from_the_kernel_log
     }
 
     [Fact]
+    public void Each_xid_is_handed_out_once_and_those_logged_before_the_agent_started_not_at_all()
+    {
+        var xids = KernelXids.Parse(Dmesg);
+        var watcher = new XidWatcher(TimeSpan.FromSeconds(1));
+
+        Assert.Empty(watcher.Advance(xids.Take(3).ToList()));
+        Assert.Equal(xids.Skip(3), watcher.Advance(xids));
+        Assert.Empty(watcher.Advance(xids));
+    }
+
+    [Fact]
     public void Nvidia_smi_and_the_kernel_spell_a_bus_id_alike_once_normalized()
     {
         Assert.Equal(KernelXids.NormalizeBusId("00000000:9A:00.0"), KernelXids.NormalizeBusId("0000:9a:00"));

@@ -24,14 +24,14 @@ public sealed class XidWatcher(TimeSpan timeout)
             return null;
         }
 
-        if (log is null)
-        {
-            return null;
-        }
+        return log is null ? null : Advance(KernelXids.Parse(log));
+    }
 
-        var xids = KernelXids.Parse(log);
+    /// <summary>The XIDs of this read of the log not handed out before; none on the first read.</summary>
+    public IReadOnlyList<KernelXid> Advance(IReadOnlyList<KernelXid> xids)
+    {
         var fresh = lastUptime is { } last ? xids.Where(x => x.Uptime > last).ToList() : [];
-        lastUptime = xids.Count > 0 ? Math.Max(xids[^1].Uptime, lastUptime ?? 0) : lastUptime ?? 0;
+        lastUptime = Math.Max(xids.Count > 0 ? xids[^1].Uptime : 0, lastUptime ?? 0);
         return fresh;
     }
 }
