@@ -6,6 +6,7 @@ using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.Validation;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Telemetry;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
@@ -75,9 +76,9 @@ public static class LeaseEndpoints
         return Results.Ok(await lease.End());
     }
 
-    private static async Task<IResult> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains) =>
+    private static async Task<IResult> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? Results.Ok(view)
+            ? Results.Ok(view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
             : Problems.NotFound($"No lease '{leaseId}'.");
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
