@@ -7,6 +7,8 @@ using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Validation;
 using Marten;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,7 +17,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Consoles;
 
 /// <summary>
-/// The consoles' files, behind the session cookie: the same CSV and PDF the API answers with, built by the
+/// The consoles' files and sign-out, behind the session cookie: the same CSV and PDF the API answers with, built by the
 /// same code, for a browser that holds no API key.
 /// </summary>
 public static class ConsoleDownloads
@@ -25,11 +27,24 @@ public static class ConsoleDownloads
         console.MapGet("/tenant/usage.csv", UsageCsvAsync).RequireAuthorization(Signed(Roles.Tenant));
         console.MapGet("/invoices/{invoiceId:guid}.{format:regex(^(pdf|csv)$)}", InvoiceAsync).RequireAuthorization(Signed(Roles.Tenant, Roles.Finance, Roles.Ops));
         console.MapGet("/finance/focus.csv", FocusCsvAsync).RequireAuthorization(Signed(Roles.Finance, Roles.Ops));
+        console.MapPost("/signout", SignOutAsync).RequireAuthorization(Signed(Roles.Tenant, Roles.Finance, Roles.Ops));
     }
 
     /// <summary>A policy for the console's session (not the API's bearer keys) and these roles.</summary>
     public static AuthorizationPolicy Signed(params string[] roles) =>
         new AuthorizationPolicyBuilder(ConsoleSession.Scheme).RequireRole(roles).Build();
+
+    /// <summary>Ends the session: a form post with the antiforgery token (bound to the session's user), so no other site can sign a user out.</summary>
+    private static async Task<IResult> SignOutAsync(HttpContext http, IAntiforgery antiforgery)
+    {
+        if (!await antiforgery.IsRequestValidAsync(http))
+        {
+            return Problems.Invalid("The sign-out form's antiforgery token is missing or invalid.");
+        }
+
+        await http.SignOutAsync(ConsoleSession.Scheme);
+        return Results.Redirect(ConsoleSetup.BasePath + "/signin");
+    }
 
     private static async Task<IResult> UsageCsvAsync(
         HttpContext http, ClaimsPrincipal user, UsageReader reader, ConsoleClock clock, string? from, string? to, string? granularity, string? groupBy)

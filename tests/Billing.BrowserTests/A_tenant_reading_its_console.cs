@@ -41,5 +41,32 @@ public sealed class A_tenant_reading_its_console(ConsoleSite site) : IClassFixtu
         await ConsoleSite.ScreenshotAsync(page, "tenant-invoice");
     }
 
+    [Fact]
+    public async Task Cannot_open_another_tenants_invoice_nor_any_finance_or_ops_page()
+    {
+        var api = site.Api;
+        var (_, owner, _, _) = await api.RunLeaseAsync();
+        await api.RunJobAsync("invoicing-draft");
+        var invoiceId = (await PlatformClient.InvoiceAsync(owner, Billing.ServiceDefaults.BillingPeriod.Of(api.Now))).GetProperty("invoiceId").GetGuid();
+        var (_, stranger) = await api.TenantAsync("globex");
+
+        var own = await site.SignInAsync(KeyOf(owner), "/console/tenant");
+        Assert.Equal(200, (await own.GotoAsync($"/console/invoices/{invoiceId}"))!.Status);
+        var page = await site.SignInAsync(KeyOf(stranger), "/console/tenant");
+        Assert.Equal(404, (await page.GotoAsync($"/console/invoices/{invoiceId}"))!.Status);
+        Assert.Equal(404, (await page.GotoAsync($"/console/invoices/{invoiceId}.pdf"))!.Status);
+        await ConsoleSite.ScreenshotAsync(page, "tenant-another-tenants-invoice");
+        foreach (var staffPage in new[] { "/console/finance", "/console/finance/reconciliation", "/console/finance/focus.csv?period=2026-01", "/console/ops", "/console/ops/jobs" })
+        {
+            Assert.Equal(403, (await page.GotoAsync(staffPage))!.Status);
+        }
+
+        await page.GotoAsync("/console/tenant");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Sign out" }).ClickAsync();
+        await page.WaitForURLAsync("**/console/signin");
+        await page.GotoAsync("/console/tenant");
+        Assert.EndsWith("/console/signin", page.Url, StringComparison.Ordinal);
+    }
+
     private static string KeyOf(HttpClient client) => client.DefaultRequestHeaders.Authorization!.Parameter!;
 }
