@@ -60,6 +60,7 @@ if [ $keep = 1 ]; then
   echo
   echo "The platform keeps running until you press Ctrl+C."
   echo "  base URL: $api"
+  echo "  console:  $api/console (sign in with the ops key, or a tenant's or finance key)"
   echo "  ops key:  $ops_key"
   wait "$host_pid" || true
 fi

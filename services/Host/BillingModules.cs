@@ -10,6 +10,9 @@ public static class BillingModules
 {
     private static readonly IReadOnlyList<IBillingModule> All = [new FleetModule(), new LedgerModule(), new InvoicingModule()];
 
+    /// <summary>True when a process runs every module: the consoles read them all in-process, so only such a host serves them.</summary>
+    public static bool AreAll(IReadOnlyList<IBillingModule> modules) => All.All(modules.Contains);
+
     public static IReadOnlyList<IBillingModule> Select(string? names)
     {
         if (string.IsNullOrWhiteSpace(names))

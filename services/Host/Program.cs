@@ -1,13 +1,24 @@
+using Billing.Consoles;
 using Billing.Host;
 using Billing.ServiceDefaults;
 using Microsoft.Extensions.Logging.Console;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.Logging.AddConsoleFormatter<EscapedConsoleFormatter, ConsoleFormatterOptions>();
-builder.AddServiceDefaults(BillingModules.Select(builder.Configuration["Billing:Services"]));
+var modules = BillingModules.Select(builder.Configuration["Billing:Services"]);
+builder.AddServiceDefaults(modules);
+if (BillingModules.AreAll(modules))
+{
+    builder.AddConsoles();
+}
 
 var app = builder.Build();
 app.MapServiceDefaults();
+if (BillingModules.AreAll(modules))
+{
+    app.MapConsoles();
+}
+
 app.Run();
 
 /// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>

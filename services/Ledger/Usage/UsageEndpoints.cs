@@ -59,7 +59,8 @@ public static class UsageEndpoints
             : Results.Ok(report);
     }
 
-    private static string ToCsv(UsageReport report)
+    /// <summary>The CSV form of a report (the API's text/csv answer; the console's download).</summary>
+    public static string ToCsv(UsageReport report)
     {
         using var writer = new StringWriter(CultureInfo.InvariantCulture);
         using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);

@@ -1,6 +1,4 @@
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
@@ -16,6 +14,7 @@ public static class ApiKeyAuthentication
     public static WebApplicationBuilder AddApiKeyAuthentication(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<KnownKeys>();
+        builder.Services.AddSingleton<KeyClaims>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<ApiKeyAuthenticationOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, o =>
                 o.OpsKey = builder.Configuration["Billing:OpsKey"] ?? throw new InvalidOperationException("Billing:OpsKey is not configured."));
@@ -47,7 +46,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
     IOptionsMonitor<ApiKeyAuthenticationOptions> options,
     ILoggerFactory loggerFactory,
     UrlEncoder encoder,
-    KnownKeys keys) : AuthenticationHandler<ApiKeyAuthenticationOptions>(options, loggerFactory, encoder)
+    KeyClaims claims) : AuthenticationHandler<ApiKeyAuthenticationOptions>(options, loggerFactory, encoder)
 {
     public const string SchemeName = "Bearer";
     public const string RefusalsCategory = "Billing.ServiceDefaults.Access.Refusals";
@@ -62,38 +61,20 @@ public sealed partial class ApiKeyAuthenticationHandler(
             return AuthenticateResult.NoResult();
         }
 
-        var secret = header["Bearer ".Length..].Trim();
-        if (IsOpsKey(secret))
+        var check = await claims.CheckAsync(header["Bearer ".Length..].Trim());
+        switch (check.Refusal)
         {
-            return Success(new Claim(ClaimTypes.Role, Roles.Ops), new Claim(ClaimTypes.Name, "ops"), new Claim(ClaimTypes.NameIdentifier, "ops"));
+            case KeyRefusal.None:
+                return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(check.Claims, SchemeName)), SchemeName));
+            case KeyRefusal.Malformed:
+                LogMalformed(refusals);
+                return AuthenticateResult.Fail("Malformed key.");
+            case KeyRefusal.Unknown or KeyRefusal.Revoked:
+                LogRefused(refusals, check.KeyId!, check.Refusal == KeyRefusal.Unknown ? "unknown" : "revoked");
+                return AuthenticateResult.Fail("Unknown or revoked key.");
+            default:
+                throw new InvalidOperationException($"Unexpected key refusal {check.Refusal}.");
         }
-
-        if (!KeySecrets.IsWellFormed(secret))
-        {
-            LogMalformed(refusals);
-            return AuthenticateResult.Fail("Malformed key.");
-        }
-
-        var hash = KeySecrets.Hash(secret);
-        var key = await keys.FindAsync(hash, Options.CacheFor, Options.UnknownCacheFor);
-        if (key is null || key.RevokedAt is not null)
-        {
-            LogRefused(refusals, hash[..12], key is null ? "unknown" : "revoked");
-            return AuthenticateResult.Fail("Unknown or revoked key.");
-        }
-
-        var claims = new List<Claim> { new(ClaimTypes.Role, key.Role), new(ClaimTypes.Name, key.Name), new(ClaimTypes.NameIdentifier, key.Id) };
-        if (key.TenantId is not null)
-        {
-            claims.Add(new Claim(Roles.TenantIdClaim, key.TenantId));
-        }
-
-        if (key.NodeId is not null)
-        {
-            claims.Add(new Claim(Roles.NodeIdClaim, key.NodeId));
-        }
-
-        return Success([.. claims]);
     }
 
     /// <summary>401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750), naming invalid_token when a key was given and refused.</summary>
@@ -116,13 +97,6 @@ public sealed partial class ApiKeyAuthenticationHandler(
                 detail: "This key's role may not make this request.",
                 type: "https://billing.example/problems/forbidden")
             .ExecuteAsync(Context);
-
-    private bool IsOpsKey(string secret) =>
-        Options.OpsKey.Length > 0 &&
-        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(Options.OpsKey));
-
-    private static AuthenticateResult Success(params Claim[] claims) =>
-        AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a malformed bearer key.")]
     private static partial void LogMalformed(ILogger logger);
