@@ -42,10 +42,10 @@ public static class LeaseEndpoints
     public static void MapLeases(this IEndpointRouteBuilder endpoints)
     {
         var tenant = endpoints.MapGroup("/v1/leases").RequireAuthorization(Policies.Tenant);
-        tenant.MapPost("/", StartAsync);
-        tenant.MapPost("/{leaseId:guid}/end", EndAsync);
-        tenant.MapGet("/", ListAsync);
-        tenant.MapGet("/{leaseId:guid}", GetAsync);
+        tenant.MapPost("/", StartAsync).Produces<LeaseView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict);
+        tenant.MapPost("/{leaseId:guid}/end", EndAsync).Produces<LeaseView>();
+        tenant.MapGet("/", ListAsync).Produces<IEnumerable<LeaseView>>();
+        tenant.MapGet("/{leaseId:guid}", GetAsync).Produces<LeaseView>();
     }
 
     private static async Task<IResult> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)

@@ -37,11 +37,11 @@ public static class NodeEndpoints
     public static void MapNodes(this IEndpointRouteBuilder endpoints)
     {
         var ops = endpoints.MapGroup("/v1/nodes").RequireAuthorization(Policies.Ops);
-        ops.MapPost("/", RegisterAsync);
-        ops.MapGet("/", ListAsync);
-        ops.MapGet("/{nodeId}", GetAsync);
-        ops.MapPost("/{nodeId}/drain", DrainAsync);
-        ops.MapPost("/{nodeId}/agent-key", RotateAgentKeyAsync);
+        ops.MapPost("/", RegisterAsync).Produces<NodeRegistered>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict);
+        ops.MapGet("/", ListAsync).Produces<IEnumerable<NodeView>>();
+        ops.MapGet("/{nodeId}", GetAsync).Produces<NodeView>();
+        ops.MapPost("/{nodeId}/drain", DrainAsync).Produces<NodeView>();
+        ops.MapPost("/{nodeId}/agent-key", RotateAgentKeyAsync).Produces<AgentKeyRotated>();
     }
 
     /// <summary>

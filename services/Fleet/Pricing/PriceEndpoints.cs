@@ -20,8 +20,8 @@ public static class PriceEndpoints
     public static void MapPrices(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/prices").RequireAuthorization(Policies.AnyKey);
-        group.MapGet("/", GetAsync);
-        group.MapGet("/spot/{sku}", HistoryAsync);
+        group.MapGet("/", GetAsync).Produces<PriceBookView>();
+        group.MapGet("/spot/{sku}", HistoryAsync).Produces<List<SpotPriceChanged>>();
     }
 
     private static async Task<IResult> GetAsync(IQuerySession session)

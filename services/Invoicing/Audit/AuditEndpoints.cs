@@ -12,9 +12,9 @@ public static class AuditEndpoints
 {
     public static void MapAudit(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/reconciliation", ReconcileAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
-        endpoints.MapGet("/v1/reconciliation/runs", RunsAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
-        endpoints.MapPost("/v1/ops/invoices/{invoiceId:guid}/verify", VerifyAsync).RequireAuthorization(Policies.Ops);
+        endpoints.MapGet("/v1/reconciliation", ReconcileAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Produces<ReconciliationReport>();
+        endpoints.MapGet("/v1/reconciliation/runs", RunsAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Produces<List<ReconciliationRun>>();
+        endpoints.MapPost("/v1/ops/invoices/{invoiceId:guid}/verify", VerifyAsync).RequireAuthorization(Policies.Ops).Produces<VerificationReport>();
     }
 
     private static async Task<IResult> ReconcileAsync([AsParameters] PeriodRequest request, Reconciliation reconciliation, HttpContext http) =>

@@ -47,9 +47,9 @@ public static class CommitmentEndpoints
     public static void MapCommitments(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/commitments").RequireAuthorization(Policies.TenantOrStaff);
-        group.MapPost("/", MakeAsync);
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{commitmentId:guid}", GetAsync);
+        group.MapPost("/", MakeAsync).Produces<Commitment>(StatusCodes.Status201Created);
+        group.MapGet("/", ListAsync).Produces<List<Commitment>>();
+        group.MapGet("/{commitmentId:guid}", GetAsync).Produces<Commitment>();
     }
 
     internal static bool TryParseDay(string? value, out DateTime day) =>

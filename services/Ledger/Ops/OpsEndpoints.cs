@@ -15,6 +15,10 @@ public sealed record StoredEvent(long Sequence, long Version, string Type, DateT
 
 public sealed record ProjectionRebuilt(string Name, double Seconds);
 
+public sealed record ReplayStarted(Guid ReplayId, string Consumer, long Total);
+
+public sealed record ReplayProgress(Guid ReplayId, string Consumer, long Total, long Published, bool Done, string? Error);
+
 /// <summary>Ops access to the event store: read a stream, rebuild a read model from the streams.</summary>
 public static class OpsEndpoints
 {
@@ -27,10 +31,10 @@ public static class OpsEndpoints
     public static void MapLedgerOps(this IEndpointRouteBuilder endpoints)
     {
         var ops = endpoints.MapGroup("/v1/ops").RequireAuthorization(Policies.Ops);
-        ops.MapGet("/streams/{streamId:guid}", StreamAsync);
-        ops.MapPost("/projections/{name}/rebuild", RebuildAsync);
-        ops.MapPost("/replay", StartReplayAsync);
-        ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync);
+        ops.MapGet("/streams/{streamId:guid}", StreamAsync).Produces<IEnumerable<StoredEvent>>();
+        ops.MapPost("/projections/{name}/rebuild", RebuildAsync).Produces<ProjectionRebuilt>();
+        ops.MapPost("/replay", StartReplayAsync).Produces<ReplayStarted>(StatusCodes.Status202Accepted);
+        ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync).Produces<ReplayProgress>();
     }
 
     private static async Task<IResult> StartReplayAsync(
@@ -59,12 +63,12 @@ public static class OpsEndpoints
         session.Store(run);
         await session.SaveChangesAsync();
         await runner.EnqueueAsync(run.Id);
-        return Results.Accepted($"/v1/ops/replay/{run.Id}", new { replayId = run.Id, consumer = run.Consumer, total = run.Total });
+        return Results.Accepted($"/v1/ops/replay/{run.Id}", new ReplayStarted(run.Id, run.Consumer, run.Total));
     }
 
     private static async Task<IResult> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
         await session.LoadAsync<ReplayRun>(replayId) is { } run
-            ? Results.Ok(new { replayId = run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error })
+            ? Results.Ok(new ReplayProgress(run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error))
             : Problems.NotFound($"No replay '{replayId}'.");
 
     private static async Task<IResult> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)

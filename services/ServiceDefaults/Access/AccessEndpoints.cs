@@ -44,13 +44,13 @@ public static class AccessEndpoints
     public static void MapAccess(this IEndpointRouteBuilder endpoints)
     {
         var ops = endpoints.MapGroup("/v1").RequireAuthorization(Policies.Ops);
-        ops.MapPost("/tenants", CreateTenantAsync);
-        ops.MapGet("/tenants", ListTenantsAsync);
-        ops.MapPost("/keys", IssueKeyAsync);
-        ops.MapGet("/keys", ListKeysAsync);
-        ops.MapGet("/keys/{keyId}", GetKeyAsync);
-        ops.MapDelete("/keys/{keyId}", RevokeKeyAsync);
-        endpoints.MapGet("/v1/tenants/{tenantId}", GetTenantAsync).RequireAuthorization(Policies.TenantOrStaff);
+        ops.MapPost("/tenants", CreateTenantAsync).Produces<TenantCreated>(StatusCodes.Status201Created);
+        ops.MapGet("/tenants", ListTenantsAsync).Produces<List<Tenant>>();
+        ops.MapPost("/keys", IssueKeyAsync).Produces<KeyIssued>(StatusCodes.Status201Created);
+        ops.MapGet("/keys", ListKeysAsync).Produces<IEnumerable<KeyView>>();
+        ops.MapGet("/keys/{keyId}", GetKeyAsync).Produces<KeyView>();
+        ops.MapDelete("/keys/{keyId}", RevokeKeyAsync).Produces(StatusCodes.Status204NoContent);
+        endpoints.MapGet("/v1/tenants/{tenantId}", GetTenantAsync).RequireAuthorization(Policies.TenantOrStaff).Produces<Tenant>();
     }
 
     /// <summary>Ops any tenant, finance any tenant, a tenant key only itself.</summary>

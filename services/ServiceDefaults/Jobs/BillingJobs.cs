@@ -77,10 +77,13 @@ public static class BillingJobs
             }
 
             await runner.RunNowAsync(jobId, http.RequestAborted);
-            return Results.Ok(new { jobId, ranAt = time.GetUtcNow() });
-        }).RequireAuthorization(Policies.Ops);
+            return Results.Ok(new JobRan(jobId, time.GetUtcNow()));
+        }).RequireAuthorization(Policies.Ops).Produces<JobRan>();
     }
 }
+
+/// <summary>A job run now, and when it ran.</summary>
+public sealed record JobRan(string JobId, DateTimeOffset RanAt);
 
 /// <summary>
 /// Runs a job by its id, one run at a time across every host (<see cref="JobLock"/>): each run
