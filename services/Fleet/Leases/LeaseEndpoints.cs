@@ -10,6 +10,7 @@ using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Leases;
@@ -42,13 +43,13 @@ public static class LeaseEndpoints
     public static void MapLeases(this IEndpointRouteBuilder endpoints)
     {
         var tenant = endpoints.MapGroup("/v1/leases").RequireAuthorization(Policies.Tenant);
-        tenant.MapPost("/", StartAsync).Produces<LeaseView>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status409Conflict);
-        tenant.MapPost("/{leaseId:guid}/end", EndAsync).Produces<LeaseView>();
-        tenant.MapGet("/", ListAsync).Produces<IEnumerable<LeaseView>>();
-        tenant.MapGet("/{leaseId:guid}", GetAsync).Produces<LeaseView>();
+        tenant.MapPost("/", StartAsync).ProducesProblem(StatusCodes.Status409Conflict);
+        tenant.MapPost("/{leaseId:guid}/end", EndAsync);
+        tenant.MapGet("/", ListAsync);
+        tenant.MapGet("/{leaseId:guid}", GetAsync);
     }
 
-    private static async Task<IResult> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Results<Created<LeaseView>, ProblemHttpResult>> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var leaseId = Guid.CreateVersion7();
         var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value);
@@ -61,10 +62,10 @@ public static class LeaseEndpoints
 
         var view = await grains.GetGrain<ILeaseGrain>(leaseId)
             .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices, allocation.StartsAt));
-        return Results.Created($"/v1/leases/{leaseId}", view);
+        return TypedResults.Created($"/v1/leases/{leaseId}", view);
     }
 
-    private static async Task<IResult> EndAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> EndAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains)
     {
         var lease = grains.GetGrain<ILeaseGrain>(leaseId);
         if (await lease.Get() is not { } view || view.TenantId != user.TenantId())
@@ -72,19 +73,19 @@ public static class LeaseEndpoints
             return Problems.NotFound($"No lease '{leaseId}'.");
         }
 
-        return Results.Ok(await lease.End());
+        return TypedResults.Ok(await lease.End());
     }
 
-    private static async Task<IResult> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains) =>
+    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? Results.Ok(view)
+            ? TypedResults.Ok(view)
             : Problems.NotFound($"No lease '{leaseId}'.");
 
-    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
+    private static async Task<Ok<IEnumerable<LeaseView>>> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
     {
         var tenantId = user.TenantId();
         var ids = await session.Query<LeaseRecord>().Where(l => l.TenantId == tenantId).OrderBy(l => l.StartedAt).Select(l => l.Id).ToListAsync();
         var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<ILeaseGrain>(id).Get()));
-        return Results.Ok(views.OfType<LeaseView>());
+        return TypedResults.Ok(views.OfType<LeaseView>());
     }
 }

@@ -7,6 +7,7 @@ using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Ledger.Ops;
@@ -31,10 +32,10 @@ public static class OpsEndpoints
     public static void MapLedgerOps(this IEndpointRouteBuilder endpoints)
     {
         var ops = endpoints.MapGroup("/v1/ops").RequireAuthorization(Policies.Ops);
-        ops.MapGet("/streams/{streamId:guid}", StreamAsync).Produces<IEnumerable<StoredEvent>>();
+        ops.MapGet("/streams/{streamId:guid}", StreamAsync);
         ops.MapPost("/projections/{name}/rebuild", RebuildAsync).Produces<ProjectionRebuilt>();
         ops.MapPost("/replay", StartReplayAsync).Produces<ReplayStarted>(StatusCodes.Status202Accepted);
-        ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync).Produces<ReplayProgress>();
+        ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync);
     }
 
     private static async Task<IResult> StartReplayAsync(
@@ -66,17 +67,17 @@ public static class OpsEndpoints
         return Results.Accepted($"/v1/ops/replay/{run.Id}", new ReplayStarted(run.Id, run.Consumer, run.Total));
     }
 
-    private static async Task<IResult> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
+    private static async Task<Results<Ok<ReplayProgress>, ProblemHttpResult>> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
         await session.LoadAsync<ReplayRun>(replayId) is { } run
-            ? Results.Ok(new ReplayProgress(run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error))
+            ? TypedResults.Ok(new ReplayProgress(run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error))
             : Problems.NotFound($"No replay '{replayId}'.");
 
-    private static async Task<IResult> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)
+    private static async Task<Results<Ok<IEnumerable<StoredEvent>>, ProblemHttpResult>> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)
     {
         var events = await session.Events.FetchStreamAsync(streamId, token: http.RequestAborted);
         return events.Count == 0
             ? Problems.NotFound($"No stream '{streamId}'.")
-            : Results.Ok(events.Select(e => new StoredEvent(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
+            : TypedResults.Ok(events.Select(e => new StoredEvent(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
     }
 
     /// <summary>

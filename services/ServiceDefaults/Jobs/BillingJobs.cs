@@ -2,6 +2,7 @@ using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,7 +69,7 @@ public static class BillingJobs
             }
         }
 
-        api.MapPost("/v1/ops/jobs/{jobId}/run", async (
+        api.MapPost("/v1/ops/jobs/{jobId}/run", async Task<Results<Ok<JobRan>, ProblemHttpResult>> (
             string jobId, IServiceProvider services, BillingJobRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
         {
             if (services.GetKeyedService<IBillingJob>(jobId) is null)
@@ -77,8 +78,8 @@ public static class BillingJobs
             }
 
             await runner.RunNowAsync(jobId, http.RequestAborted);
-            return Results.Ok(new JobRan(jobId, time.GetUtcNow()));
-        }).RequireAuthorization(Policies.Ops).Produces<JobRan>();
+            return TypedResults.Ok(new JobRan(jobId, time.GetUtcNow()));
+        }).RequireAuthorization(Policies.Ops);
     }
 }
 
