@@ -28,6 +28,7 @@ public static class BillingOpenApi
             options.AddOperationTransformer<AccessDescription>();
             options.AddOperationTransformer<ProblemResponses>();
             options.AddOperationTransformer<OfferedMediaTypes>();
+            options.AddOperationTransformer<CamelCaseQueryNames>();
         });
 
     internal static void MapBillingOpenApi(this WebApplication app)

@@ -66,7 +66,13 @@ public sealed class Describing_the_api(Platform platform) : IClassFixture<Platfo
             yield return "no success response with content";
         }
 
-        var parameters = operation.TryGetProperty("parameters", out var list) ? list.EnumerateArray().Select(p => p.GetProperty("in").GetString()).ToList() : [];
+        var declared = operation.TryGetProperty("parameters", out var list) ? list.EnumerateArray().ToList() : [];
+        var parameters = declared.Select(p => p.GetProperty("in").GetString()).ToList();
+        foreach (var name in declared.Where(p => p.GetProperty("in").GetString() == "query").Select(p => p.GetProperty("name").GetString()!).Where(n => char.IsUpper(n[0])))
+        {
+            yield return $"query parameter {name} is not named as the API names it (camelCase)";
+        }
+
         var expected = new List<string> { "401", "406", "429" };
         if (parameters.Contains("path"))
         {
