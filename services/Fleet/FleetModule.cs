@@ -5,6 +5,7 @@ using Billing.Fleet.Messaging;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
 using Billing.Fleet.Pricing;
+using Billing.Fleet.Telemetry;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults.Jobs;
 using JasperFx.Events.Projections;
@@ -28,7 +29,7 @@ public sealed class FleetModule : IBillingModule
 
     // Access (tenants, keys) and prices are mapped here: one service owns each path behind the gateway.
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-"];
+        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus"];
 
     public string JobQueue => "fleet";
 
@@ -51,6 +52,7 @@ public sealed class FleetModule : IBillingModule
         endpoints.MapHeartbeats();
         endpoints.MapLeases();
         endpoints.MapPrices();
+        endpoints.MapTelemetry();
     }
 }
 
@@ -67,6 +69,9 @@ public static class FleetServices
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
         services.AddSingleton<IHeartbeatLog>(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
+        services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
+        services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
+        services.AddSingleton<LeaseTelemetryReader>();
         services.ConfigureMarten(options =>
         {
             options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Billing.NodeAgent.Cli;
 using Billing.NodeAgent.Demo;
 using Billing.NodeAgent.Load;
 using Billing.NodeAgent.Run;
@@ -13,4 +14,6 @@ var root = new RootCommand("billing-agent: posts GPU heartbeats to the metering 
 };
 // Ctrl+C and SIGTERM cancel the command, which then flushes what its senders hold and prints its summary.
 var invocation = new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(15) };
-return await root.Parse(args).InvokeAsync(invocation);
+var exitCode = await root.Parse(args).InvokeAsync(invocation);
+Log.Flush();
+return exitCode;

@@ -1,5 +1,6 @@
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Telemetry;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Validation;
@@ -26,6 +27,10 @@ public sealed record GpuTelemetry(
 {
     /// <summary>A GPU is billable only if it says healthy and reports no uncorrectable ECC or XID error.</summary>
     public bool IsBillable => Healthy == true && EccUncorrected is null or 0 && Xid is null or 0;
+
+    public static GpuReadings Readings(IReadOnlyList<GpuTelemetry> gpus) => new(
+        [.. gpus.Select(g => g.Index!.Value)], [.. gpus.Select(g => g.UtilizationPct)], [.. gpus.Select(g => g.MemoryUsedMiB)],
+        [.. gpus.Select(g => g.TemperatureC)], [.. gpus.Select(g => g.PowerW)], [.. gpus.Select(g => g.EccUncorrected)], [.. gpus.Select(g => g.Xid)]);
 }
 
 /// <summary>What a heartbeat may carry: GPUs named once each by index, telemetry within physical ranges.</summary>
@@ -81,7 +86,8 @@ public static class HeartbeatEndpoints
         }
 
         var observedAt = MeteringRules.ToMillisecond(request.ObservedAt!.Value);
-        var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(new HeartbeatSample(observedAt, healthy), reported);
+        var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(
+            new HeartbeatSample(observedAt, healthy), reported, GpuTelemetry.Readings(request.Gpus!.OfType<GpuTelemetry>().ToList()));
         return admission switch
         {
             HeartbeatAdmission.Accepted => Results.Accepted(value: new HeartbeatAccepted(nodeId, observedAt, "accepted")),

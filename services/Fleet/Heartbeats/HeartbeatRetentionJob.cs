@@ -1,6 +1,7 @@
 using Billing.Fleet.Leases;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Telemetry;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Jobs;
 using Marten;
@@ -14,11 +15,14 @@ namespace Billing.Fleet.Heartbeats;
 /// Keeps the heartbeat log from growing without end: every day, each node's heartbeats older than
 /// the retention go. What recovery replays stays: from the checkpoint of every lease on the node
 /// not yet settled, starting at the heartbeat at or before it (for a silent node, its latest).
+/// GPU telemetry goes by its own retention.
 /// </summary>
 public sealed partial class HeartbeatRetentionJob(
     IHeartbeatLog log,
     IQuerySession session,
     IOptions<MeteringOptions> options,
+    GpuTelemetryStore telemetry,
+    IOptions<TelemetryOptions> telemetryOptions,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time,
     ILogger<HeartbeatRetentionJob> logger) : IBillingJob
 {
@@ -33,16 +37,23 @@ public sealed partial class HeartbeatRetentionJob(
         var replayedFrom = (await session.Query<LeaseRecord>().Where(l => !l.Settled).ToListAsync(cancellationToken))
             .GroupBy(l => l.NodeId)
             .ToDictionary(g => g.Key, g => g.Min(l => l.Checkpoint));
+        var telemetryBefore = time.GetUtcNow() - telemetryOptions.Value.Retention;
         var deleted = 0;
+        var deletedTelemetry = 0;
         foreach (var nodeId in nodeIds)
         {
             var keepFrom = replayedFrom.TryGetValue(nodeId, out var checkpoint) && checkpoint < before ? checkpoint : before;
             deleted += await log.PruneAsync(nodeId, keepFrom, cancellationToken);
+            deletedTelemetry += await telemetry.PruneAsync(nodeId, telemetryBefore, cancellationToken);
         }
 
         LogPruned(logger, deleted, nodeIds.Count, before);
+        LogPrunedTelemetry(logger, deletedTelemetry, telemetryBefore);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Deleted} heartbeats of {Nodes} nodes observed before {Before:O}.")]
     private static partial void LogPruned(ILogger logger, int deleted, int nodes, DateTimeOffset before);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Deleted the GPU telemetry of {Deleted} heartbeats observed before {Before:O}.")]
+    private static partial void LogPrunedTelemetry(ILogger logger, int deleted, DateTimeOffset before);
 }

@@ -1,4 +1,5 @@
 using Billing.Fleet.Metering;
+using Billing.Fleet.Telemetry;
 
 namespace Billing.Fleet.Heartbeats;
 
@@ -8,7 +9,8 @@ namespace Billing.Fleet.Heartbeats;
 /// </summary>
 public interface IHeartbeatLog
 {
-    Task AppendAsync(string nodeId, HeartbeatSample sample, CancellationToken cancellationToken = default);
+    /// <summary>Stores the heartbeat, and its GPU telemetry when given, in one statement.</summary>
+    Task AppendAsync(string nodeId, HeartbeatSample sample, GpuReadings? readings = null, CancellationToken cancellationToken = default);
 
     Task<HeartbeatSample?> LastAsync(string nodeId, CancellationToken cancellationToken = default);
 

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Billing.Fleet.Metering;
+using Billing.Fleet.Telemetry;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -10,7 +11,8 @@ namespace Billing.Fleet.Heartbeats;
 /// <summary>
 /// Heartbeats go to PostgreSQL in group commits: concurrent appends queue up, and a writer stores
 /// whatever has queued in one statement, one fsync for up to <see cref="MaxBatch"/> heartbeats.
-/// Each append completes only once its batch is committed.
+/// Each append completes only once its batch is committed. GPU telemetry rides in the same statement:
+/// one row per heartbeat in <c>fleet_gpu_telemetry</c>, a column per reading holding one entry per GPU.
 /// </summary>
 public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, string schema, ILogger<PostgresHeartbeatLog> logger)
     : BackgroundService, IHeartbeatLog
@@ -22,9 +24,9 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
 
     private string Table => $"{schema}.fleet_heartbeats";
 
-    public async Task AppendAsync(string nodeId, HeartbeatSample sample, CancellationToken cancellationToken = default)
+    public async Task AppendAsync(string nodeId, HeartbeatSample sample, GpuReadings? readings = null, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingAppend(nodeId, sample, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingAppend(nodeId, sample, readings, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         await queue.Writer.WriteAsync(pending, cancellationToken);
         await pending.Done.Task.WaitAsync(cancellationToken);
     }
@@ -82,6 +84,7 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
                 observed_at timestamptz not null,
                 healthy_mask bigint not null,
                 primary key (node_id, observed_at));
+            {GpuTelemetryStore.CreateTable(schema)}
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
@@ -117,16 +120,40 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
 
     private async Task InsertAsync(List<PendingAppend> batch, CancellationToken cancellationToken)
     {
-        // One statement per batch; a replayed heartbeat (same node and time) is already stored and is skipped.
+        // One statement per batch; a replayed heartbeat (same node and time) is already stored and is
+        // skipped, and so is its telemetry. Telemetry arrives flattened (one entry per GPU) and is
+        // folded back into one row per heartbeat.
         await using var command = dataSource.CreateCommand(
             $"""
-            insert into {Table} (node_id, observed_at, healthy_mask)
-            select * from unnest($1::text[], $2::timestamptz[], $3::bigint[])
+            with heartbeats as (
+                insert into {Table} (node_id, observed_at, healthy_mask)
+                select * from unnest($1::text[], $2::timestamptz[], $3::bigint[])
+                on conflict do nothing)
+            insert into {schema}.{GpuTelemetryStore.Table}
+                (node_id, observed_at, healthy_mask, gpus, utilization_pct, memory_used_mib, temperature_c, power_w, ecc_uncorrected, xid)
+            select r.node_id, r.observed_at, min(r.healthy_mask), array_agg(r.gpu), array_agg(r.utilization), array_agg(r.memory),
+                   array_agg(r.temperature), array_agg(r.power), array_agg(r.ecc), array_agg(r.xid)
+            from unnest($4::text[], $5::timestamptz[], $6::bigint[], $7::int[], $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::bigint[], $13::int[])
+                as r(node_id, observed_at, healthy_mask, gpu, utilization, memory, temperature, power, ecc, xid)
+            group by r.node_id, r.observed_at
             on conflict do nothing
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.NodeId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.Sample.ObservedAt.UtcDateTime).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => unchecked((long)p.Sample.HealthyMask)).ToArray() });
+        var perGpu = batch.Where(p => p.Readings is not null)
+            .SelectMany(p => Enumerable.Range(0, p.Readings!.Gpus.Length).Select(i => (Append: p, Gpu: i)))
+            .ToList();
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.NodeId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Sample.ObservedAt.UtcDateTime).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => unchecked((long)x.Append.Sample.HealthyMask)).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.Gpus[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.UtilizationPct[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.MemoryUsedMiB[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.TemperatureC[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.PowerW[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.EccUncorrected[x.Gpu]).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.Xid[x.Gpu]).ToArray() });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -136,5 +163,5 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
     [LoggerMessage(Level = LogLevel.Error, Message = "Storing {Count} heartbeats failed; their posts get 503 and agents resend.")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
 
-    private sealed record PendingAppend(string NodeId, HeartbeatSample Sample, TaskCompletionSource Done);
+    private sealed record PendingAppend(string NodeId, HeartbeatSample Sample, GpuReadings? Readings, TaskCompletionSource Done);
 }

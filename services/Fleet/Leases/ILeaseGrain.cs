@@ -60,4 +60,6 @@ public sealed record LeaseView(
     [property: Id(8)] DateTimeOffset? EndedAt,
     [property: Id(9)] decimal GpuSeconds,
     [property: Id(10)] bool Settled,
-    [property: Id(11)] DateTimeOffset? PreemptAt);
+    [property: Id(11)] DateTimeOffset? PreemptAt,
+    [property: Id(13), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    Telemetry.LeaseTelemetry? Telemetry = null);

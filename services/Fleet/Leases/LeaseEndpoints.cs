@@ -6,6 +6,7 @@ using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.Validation;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Telemetry;
 using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
@@ -76,9 +77,10 @@ public static class LeaseEndpoints
         return TypedResults.Ok(await lease.End());
     }
 
-    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains) =>
+    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(
+        Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? TypedResults.Ok(view)
+            ? TypedResults.Ok(view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
             : Problems.NotFound($"No lease '{leaseId}'.");
 
     private static async Task<Ok<IEnumerable<LeaseView>>> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)

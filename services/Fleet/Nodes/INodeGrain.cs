@@ -13,9 +13,12 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("Get")]
     Task<NodeView?> Get();
 
-    /// <summary>Admits a heartbeat; <paramref name="reportedMask"/> has a bit for every GPU the agent reported on.</summary>
+    /// <summary>
+    /// Admits a heartbeat; <paramref name="reportedMask"/> has a bit for every GPU the agent reported on.
+    /// Its <paramref name="readings"/>, when given, are stored with it.
+    /// </summary>
     [Alias("RecordHeartbeat")]
-    Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask);
+    Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask, Telemetry.GpuReadings? readings = null);
 
     /// <summary>Reserves free GPUs for a lease; null when the node cannot take it.</summary>
     [Alias("TryAllocate")]

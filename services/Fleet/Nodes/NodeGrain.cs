@@ -86,7 +86,7 @@ public sealed class NodeGrain(
         return registration is null ? null : View(registration);
     }
 
-    public async Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask)
+    public async Task<HeartbeatAdmission> RecordHeartbeat(HeartbeatSample sample, ulong reportedMask, Telemetry.GpuReadings? readings = null)
     {
         if (registration is null)
         {
@@ -104,7 +104,7 @@ public sealed class NodeGrain(
             return admission;
         }
 
-        await heartbeats.AppendAsync(NodeId, sample);
+        await heartbeats.AppendAsync(NodeId, sample, readings);
         var previous = last;
         last = sample;
         TrackFailures(sample);

@@ -8,17 +8,40 @@ namespace Billing.NodeAgent.Agent;
 /// Delivers one node's heartbeats strictly in observation order, one at a time. A heartbeat stays at
 /// the head of the buffer until the API acknowledges it (202, or 200 duplicate) or refuses it for good
 /// (400, 409, 422, which are dropped); while the API is unavailable it is retried with backoff and
-/// nothing behind it is sent. A refused key (401, 403, 404) stops the node.
+/// nothing behind it is sent. A refused key (401, 403, 404) stops the node. With a
+/// <see cref="HeartbeatJournal"/>, the buffer lives on disk too: it starts with what a previous run
+/// left unsent and holds at most the journal's bound, dropping the oldest.
 /// </summary>
-public sealed class NodeSender(
-    ApiClient api, string nodeId, string agentKey, SenderStats stats, bool keepAcknowledged = false, bool logRetries = true)
+public sealed class NodeSender
 {
-    private readonly Channel<Heartbeat> buffer = Channel.CreateUnbounded<Heartbeat>();
+    private readonly ApiClient api;
+    private readonly string nodeId;
+    private readonly string agentKey;
+    private readonly SenderStats stats;
+    private readonly bool keepAcknowledged;
+    private readonly bool logRetries;
+    private readonly HeartbeatJournal? journal;
+    private readonly Channel<Heartbeat> buffer;
     private readonly TaskCompletionSource firstAcknowledged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Heartbeat> acknowledged = [];
     private readonly Lock gate = new();
     private DateTimeOffset lastQueued = DateTimeOffset.MinValue;
     private volatile bool failed;
+
+    public NodeSender(
+        ApiClient api, string nodeId, string agentKey, SenderStats stats, bool keepAcknowledged = false, bool logRetries = true, HeartbeatJournal? journal = null)
+    {
+        (this.api, this.nodeId, this.agentKey, this.stats, this.keepAcknowledged, this.logRetries, this.journal) =
+            (api, nodeId, agentKey, stats, keepAcknowledged, logRetries, journal);
+        buffer = journal is null
+            ? Channel.CreateUnbounded<Heartbeat>()
+            : Channel.CreateBounded<Heartbeat>(new BoundedChannelOptions(journal.MaxPending) { FullMode = BoundedChannelFullMode.DropOldest }, Dropped);
+        foreach (var heartbeat in journal?.Unsent ?? [])
+        {
+            buffer.Writer.TryWrite(heartbeat);
+            lastQueued = heartbeat.ObservedAt;
+        }
+    }
 
     public string NodeId => nodeId;
 
@@ -56,6 +79,7 @@ public sealed class NodeSender(
         }
 
         lastQueued = heartbeat.ObservedAt;
+        journal?.Append(heartbeat);
         return buffer.Writer.TryWrite(heartbeat);
     }
 
@@ -110,8 +134,19 @@ public sealed class NodeSender(
         }
     }
 
+    private void Dropped(Heartbeat heartbeat)
+    {
+        Log.Warn($"{nodeId}: more than {journal!.MaxPending} heartbeats unsent; dropped the oldest, {ApiJson.Format(heartbeat.ObservedAt)}.");
+        journal.Settled(heartbeat);
+    }
+
     private void Settle(Heartbeat heartbeat, HeartbeatResult result)
     {
+        if (result.Outcome != HeartbeatOutcome.Fatal)
+        {
+            journal?.Settled(heartbeat);
+        }
+
         switch (result.Outcome)
         {
             case HeartbeatOutcome.Accepted or HeartbeatOutcome.Duplicate:

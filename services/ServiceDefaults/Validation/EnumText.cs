@@ -1,16 +1,17 @@
 namespace Billing.ServiceDefaults.Validation;
 
-/// <summary>Enums as the API spells them: by name only, case-insensitive (Enum.TryParse alone also takes "1").</summary>
+/// <summary>
+/// Enums as the API spells them: one name, case-insensitive. Enum.TryParse alone would also take
+/// "1" or "Draft,Issued" (a combination that may happen to be defined).
+/// </summary>
 public static class EnumText
 {
     public static bool TryParse<TEnum>(string? value, out TEnum parsed)
         where TEnum : struct, Enum
     {
-        parsed = default;
-        return !string.IsNullOrEmpty(value)
-            && (char.IsAsciiLetter(value[0]))
-            && Enum.TryParse(value, ignoreCase: true, out parsed)
-            && Enum.IsDefined(parsed);
+        var name = Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, value, StringComparison.OrdinalIgnoreCase));
+        parsed = name is null ? default : Enum.Parse<TEnum>(name);
+        return name is not null;
     }
 
     public static TEnum ParseOr<TEnum>(string? value, TEnum fallback)

@@ -89,6 +89,8 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Post("/v1/nodes", "{}", HttpStatusCode.BadRequest, Ops);
         yield return Row.Get("/v1/nodes", Ops);
         yield return Row.Get($"/v1/nodes/{cast.NodeId}", Ops);
+        yield return Row.Get($"/v1/nodes/{cast.NodeId}/telemetry", Ops);
+        yield return Row.Get("/v1/ops/idle-gpus?threshold=5", Ops);
         yield return Row.Post("/v1/nodes/ghost-node/drain", null, HttpStatusCode.NotFound, Ops);
         yield return Row.Post("/v1/nodes/ghost-node/agent-key", null, HttpStatusCode.NotFound, Ops);
         yield return Row.Post($"/v1/nodes/{cast.NodeId}/heartbeats", "{}", HttpStatusCode.BadRequest, Node);
@@ -201,6 +203,7 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Get(Finance, "/v1/invoices?page=abc", HttpStatusCode.BadRequest, "page");
         yield return Get(Finance, "/v1/invoices?pageSize=100000", HttpStatusCode.BadRequest, "pageSize");
         yield return Get(Finance, "/v1/invoices?status=%00", HttpStatusCode.BadRequest, "status");
+        yield return Get(Finance, "/v1/invoices?status=Draft,Issued", HttpStatusCode.BadRequest, "status");
         yield return Get(Finance, "/v1/invoices?tenantId=%00", HttpStatusCode.BadRequest, "tenantId");
         yield return Get(Finance, "/v1/invoices?period=9999-12", HttpStatusCode.BadRequest, "period");
         yield return Get(Finance, "/v1/reconciliation?period=9999-12", HttpStatusCode.BadRequest, "period");
@@ -218,6 +221,9 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Get(Tenant, $"/v1/prices/spot/{EdgeCast.Sku}?from=yesterday", HttpStatusCode.BadRequest, "from");
         yield return Get(Finance, "/v1/commitments?tenantId=%00", HttpStatusCode.BadRequest, "tenantId");
         yield return Get(Ops, "/v1/keys?role=%00", HttpStatusCode.BadRequest, "role");
+        yield return Get(Ops, "/v1/ops/idle-gpus?threshold=101", HttpStatusCode.BadRequest, "threshold");
+        yield return Get(Ops, "/v1/ops/idle-gpus?since=yesterday", HttpStatusCode.BadRequest, "since");
+        yield return Get(Ops, $"/v1/nodes/{cast.NodeId}/telemetry?from=11/28/2026", HttpStatusCode.BadRequest, "from");
 
         // Ids in the path that no resource can have are 404, and never echoed whole.
         yield return Get(Ops, "/v1/nodes/%20", HttpStatusCode.NotFound);

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Billing.IntegrationTests.GpuTelemetry;
+
+public sealed class Measuring_gpu_telemetry(Platform platform) : IClassFixture<Platform>
+{
+    private readonly PlatformClient api = new(platform);
+
+    [Fact]
+    public async Task Minute_rollups_hold_each_gpus_means_maxima_and_xid_reports()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var minute = api.Now;
+        foreach (var (utilization, power, failed) in new[] { (10.0, 100.0, (int?)null), (20.0, 300.0, 1), (60.0, 200.0, null), (30.0, 400.0, null) })
+        {
+            await node.BeatAsync(2, gpu => (utilization + gpu, power + gpu), failed, temperature: 50 + power / 10, xid: 79);
+            api.Advance(TimeSpan.FromSeconds(15));
+        }
+
+        await node.BeatAsync(2, _ => (0, 0));
+        var rows = await MinutesAsync(node.NodeId, minute, minute.AddMinutes(2));
+
+        Assert.Equal(4, rows.Count);
+        var first = rows[0];
+        Assert.Equal(minute, first.GetProperty("minute").GetDateTimeOffset());
+        Assert.Equal((0, 4), (first.GetProperty("gpu").GetInt32(), first.GetProperty("samples").GetInt32()));
+        Assert.Equal(30, first.GetProperty("meanUtilizationPct").GetDouble());
+        Assert.Equal(250, first.GetProperty("meanPowerW").GetDouble());
+        Assert.Equal(400, first.GetProperty("maxPowerW").GetDouble());
+        Assert.Equal(90, first.GetProperty("maxTemperatureC").GetDouble());
+        Assert.Equal(1000, first.GetProperty("maxMemoryUsedMiB").GetDouble());
+        Assert.Equal(0, first.GetProperty("xidReports").GetInt32());
+        Assert.Equal(1, rows[1].GetProperty("xidReports").GetInt32());
+        Assert.Equal(31, rows[1].GetProperty("meanUtilizationPct").GetDouble());
+        Assert.Equal(1, rows[2].GetProperty("samples").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_lease_shows_the_energy_and_utilization_of_the_seconds_it_was_billed_for()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var (_, tenant) = await api.TenantAsync("energy");
+        await node.BeatAsync(2, _ => (80, 400));
+        var lease = await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created);
+        var leaseId = lease.GetProperty("leaseId").GetGuid();
+
+        // 40 heartbeats 15 s apart at 400 W and 80 %; GPU 1 fails in two of them (three intervals lost).
+        for (var i = 1; i <= 40; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, _ => (80, 400), failed: i is 10 or 11 ? 1 : null);
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await node.BeatAsync(2, _ => (0, 100));   // after the end: counts for nothing
+        var view = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK);
+        var telemetry = view.GetProperty("telemetry");
+
+        var gpuSeconds = view.GetProperty("gpuSeconds").GetDecimal();
+        Assert.True(view.GetProperty("settled").GetBoolean());
+        Assert.Equal(2 * 600 - 3 * 15, gpuSeconds);
+        Assert.Equal(gpuSeconds, telemetry.GetProperty("healthyGpuSeconds").GetDecimal());
+        Assert.Equal(decimal.Round(gpuSeconds * 400 / 3600, 3, MidpointRounding.AwayFromZero), telemetry.GetProperty("energyWh").GetDecimal());
+        Assert.Equal(80, telemetry.GetProperty("meanUtilizationPct").GetDouble());
+    }
+
+    [Fact]
+    public async Task Ops_list_the_leased_gpus_that_sat_idle_for_an_hour()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var since = api.Now;
+        var (tenantId, tenant) = await api.TenantAsync("idle");
+        await node.BeatAsync(2, _ => (90, 300));
+        var leaseId = (await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created))
+            .GetProperty("leaseId").GetGuid();
+
+        // GPU 0 idles at 2 % for 61 minutes; GPU 1 is busy but dips under 5 % for ten.
+        var idleFrom = api.Now.AddSeconds(15);
+        for (var i = 1; i <= 61 * 4; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, gpu => (gpu == 0 ? 2 : i is > 100 and <= 140 ? 1 : 90, 100));
+        }
+
+        var idle = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/idle-gpus?threshold=5&since={PlatformClient.Rfc3339(since)}"), HttpStatusCode.OK);
+        var mine = idle.EnumerateArray().Where(g => g.GetProperty("leaseId").GetGuid() == leaseId).ToList();
+
+        var gpu = Assert.Single(mine);
+        Assert.Equal((0, tenantId, node.NodeId), (gpu.GetProperty("gpu").GetInt32(), gpu.GetProperty("tenantId").GetString(), gpu.GetProperty("nodeId").GetString()));
+        Assert.Equal(idleFrom, gpu.GetProperty("idleFrom").GetDateTimeOffset());
+        Assert.Equal(api.Now, gpu.GetProperty("idleUntil").GetDateTimeOffset());
+        Assert.Equal(2, gpu.GetProperty("meanUtilizationPct").GetDouble());
+        var stricter = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/idle-gpus?threshold=1&since={PlatformClient.Rfc3339(since)}"), HttpStatusCode.OK);
+        Assert.DoesNotContain(stricter.EnumerateArray(), g => g.GetProperty("leaseId").GetGuid() == leaseId);
+        Assert.Equal(HttpStatusCode.Forbidden, (await tenant.GetAsync("/v1/ops/idle-gpus")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_span_longer_than_a_day_or_an_unknown_node_is_refused()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 1);
+        var from = PlatformClient.Rfc3339(api.Now.AddDays(-2));
+
+        await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/nodes/{node.NodeId}/telemetry?from={from}&to={PlatformClient.Rfc3339(api.Now)}"), HttpStatusCode.BadRequest);
+        await PlatformClient.ReadAsync(await api.Ops.GetAsync("/v1/nodes/no-such-node/telemetry"), HttpStatusCode.NotFound);
+    }
+
+    private async Task<List<JsonElement>> MinutesAsync(string nodeId, DateTimeOffset from, DateTimeOffset to) =>
+        (await PlatformClient.ReadAsync(
+            await api.Ops.GetAsync($"/v1/nodes/{nodeId}/telemetry?from={PlatformClient.Rfc3339(from)}&to={PlatformClient.Rfc3339(to)}"), HttpStatusCode.OK))
+        .EnumerateArray().ToList();
+}
