@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Billing.ServiceDefaults;
 
@@ -12,20 +13,20 @@ public static class Problems
             ? Results.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", type: Base + "invalid")
             : Results.ValidationProblem(errors, detail: detail, title: "Invalid request", type: Base + "invalid");
 
-    public static IResult NotFound(string detail) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Base + "not-found");
+    public static ProblemHttpResult NotFound(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Base + "not-found");
 
-    public static IResult Forbidden(string detail) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Base + "forbidden");
+    public static ProblemHttpResult Forbidden(string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Base + "forbidden");
 
-    public static IResult Conflict(string title, string detail, IDictionary<string, object?>? extensions = null) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: Base + "conflict", extensions: extensions);
+    public static ProblemHttpResult Conflict(string title, string detail, IDictionary<string, object?>? extensions = null) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: Base + "conflict", extensions: extensions);
 
-    public static IResult Unprocessable(string title, string detail) =>
-        Results.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: Base + "unprocessable");
+    public static ProblemHttpResult Unprocessable(string title, string detail) =>
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: Base + "unprocessable");
 
-    public static IResult NotAcceptable(IEnumerable<string> offered) =>
-        Results.Problem(
+    public static ProblemHttpResult NotAcceptable(IEnumerable<string> offered) =>
+        TypedResults.Problem(
             detail: $"This resource is available as {string.Join(", ", offered)}; the Accept header rules out every one.",
             statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable", type: Base + "not-acceptable");
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Idempotency;
 using Billing.ServiceDefaults.Jobs;
+using Billing.ServiceDefaults.OpenApi;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.RateLimiting;
 using Billing.ServiceDefaults.Validation;
@@ -53,6 +54,7 @@ public static class ServiceDefaultsExtensions
         services.AddAuthorization(Policies.Add);
         services.AddKeyRateLimiting(configuration);
         services.AddIdempotencyKeys();
+        services.AddBillingOpenApi();
 
         services.AddMarten(sp =>
             {
@@ -104,6 +106,7 @@ public static class ServiceDefaultsExtensions
         app.UseAuthorization();
         app.UseIdempotencyKeys();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().DisableRateLimiting();
+        app.MapBillingOpenApi();
         var api = app.MapGroup("").WithRequestValidation();
         app.MapBillingJobs(api);
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())

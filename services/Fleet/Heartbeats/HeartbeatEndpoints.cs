@@ -71,7 +71,9 @@ public static class HeartbeatEndpoints
     public const long MaxBody = 64 * 1024;
 
     public static void MapHeartbeats(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapPost("/v1/nodes/{nodeId}/heartbeats", PostAsync).RequireAuthorization(Policies.OwnNode).WithBodyLimit(MaxBody);
+        endpoints.MapPost("/v1/nodes/{nodeId}/heartbeats", PostAsync).RequireAuthorization(Policies.OwnNode).WithBodyLimit(MaxBody)
+            .Produces<HeartbeatAccepted>(StatusCodes.Status202Accepted).Produces<HeartbeatAccepted>()
+            .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
     private static async Task<IResult> PostAsync(string nodeId, PostHeartbeat request, IGrainFactory grains)
     {

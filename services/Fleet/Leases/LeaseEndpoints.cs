@@ -11,6 +11,7 @@ using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Leases;
@@ -43,13 +44,13 @@ public static class LeaseEndpoints
     public static void MapLeases(this IEndpointRouteBuilder endpoints)
     {
         var tenant = endpoints.MapGroup("/v1/leases").RequireAuthorization(Policies.Tenant);
-        tenant.MapPost("/", StartAsync);
+        tenant.MapPost("/", StartAsync).ProducesProblem(StatusCodes.Status409Conflict);
         tenant.MapPost("/{leaseId:guid}/end", EndAsync);
         tenant.MapGet("/", ListAsync);
         tenant.MapGet("/{leaseId:guid}", GetAsync);
     }
 
-    private static async Task<IResult> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Results<Created<LeaseView>, ProblemHttpResult>> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var leaseId = Guid.CreateVersion7();
         var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value);
@@ -62,10 +63,10 @@ public static class LeaseEndpoints
 
         var view = await grains.GetGrain<ILeaseGrain>(leaseId)
             .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices, allocation.StartsAt));
-        return Results.Created($"/v1/leases/{leaseId}", view);
+        return TypedResults.Created($"/v1/leases/{leaseId}", view);
     }
 
-    private static async Task<IResult> EndAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains)
+    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> EndAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains)
     {
         var lease = grains.GetGrain<ILeaseGrain>(leaseId);
         if (await lease.Get() is not { } view || view.TenantId != user.TenantId())
@@ -73,19 +74,20 @@ public static class LeaseEndpoints
             return Problems.NotFound($"No lease '{leaseId}'.");
         }
 
-        return Results.Ok(await lease.End());
+        return TypedResults.Ok(await lease.End());
     }
 
-    private static async Task<IResult> GetAsync(Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
+    private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(
+        Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? Results.Ok(view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
+            ? TypedResults.Ok(view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
             : Problems.NotFound($"No lease '{leaseId}'.");
 
-    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
+    private static async Task<Ok<IEnumerable<LeaseView>>> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)
     {
         var tenantId = user.TenantId();
         var ids = await session.Query<LeaseRecord>().Where(l => l.TenantId == tenantId).OrderBy(l => l.StartedAt).Select(l => l.Id).ToListAsync();
         var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<ILeaseGrain>(id).Get()));
-        return Results.Ok(views.OfType<LeaseView>());
+        return TypedResults.Ok(views.OfType<LeaseView>());
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Nodes;
@@ -37,7 +38,7 @@ public static class NodeEndpoints
     public static void MapNodes(this IEndpointRouteBuilder endpoints)
     {
         var ops = endpoints.MapGroup("/v1/nodes").RequireAuthorization(Policies.Ops);
-        ops.MapPost("/", RegisterAsync);
+        ops.MapPost("/", RegisterAsync).ProducesProblem(StatusCodes.Status409Conflict);
         ops.MapGet("/", ListAsync);
         ops.MapGet("/{nodeId}", GetAsync);
         ops.MapPost("/{nodeId}/drain", DrainAsync);
@@ -48,7 +49,7 @@ public static class NodeEndpoints
     /// One agent key per node: the node grain takes registrations one at a time, so of racing
     /// requests for one id exactly one registers and gets a key; the others get 409.
     /// </summary>
-    private static async Task<IResult> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
+    private static async Task<Results<Created<NodeRegistered>, ProblemHttpResult>> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
     {
         var view = await grains.GetGrain<INodeGrain>(request.NodeId!).Register(new NodeSpec(request.Sku!, request.GpuCount, request.Region!));
         if (view is null)
@@ -60,11 +61,11 @@ public static class NodeEndpoints
         await grains.GetGrain<ISkuPoolGrain>(view.Sku).AddNode(view.NodeId, view.GpuCount);
         var (_, secret) = issuer.Issue(session, Roles.Node, view.NodeId, nodeId: view.NodeId);
         await session.SaveChangesAsync();
-        return Results.Created($"/v1/nodes/{view.NodeId}", new NodeRegistered(view.NodeId, view.Sku, view.GpuCount, view.Region, secret));
+        return TypedResults.Created($"/v1/nodes/{view.NodeId}", new NodeRegistered(view.NodeId, view.Sku, view.GpuCount, view.Region, secret));
     }
 
     /// <summary>A new agent key for a registered node; every key it had before stops working.</summary>
-    private static async Task<IResult> RotateAgentKeyAsync(
+    private static async Task<Results<Ok<AgentKeyRotated>, ProblemHttpResult>> RotateAgentKeyAsync(
         string nodeId, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer, IMemoryCache keys, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         if (await grains.GetGrain<INodeGrain>(nodeId).Get() is null)
@@ -85,19 +86,19 @@ public static class NodeEndpoints
             keys.Remove(key.Id);
         }
 
-        return Results.Ok(new AgentKeyRotated(nodeId, secret, current.Count));
+        return TypedResults.Ok(new AgentKeyRotated(nodeId, secret, current.Count));
     }
 
-    private static async Task<IResult> ListAsync(IQuerySession session, IGrainFactory grains)
+    private static async Task<Ok<IEnumerable<NodeView>>> ListAsync(IQuerySession session, IGrainFactory grains)
     {
         var ids = await session.Query<NodeRegistration>().OrderBy(n => n.Id).Select(n => n.Id).ToListAsync();
         var views = await Task.WhenAll(ids.Select(id => grains.GetGrain<INodeGrain>(id).Get()));
-        return Results.Ok(views.OfType<NodeView>());
+        return TypedResults.Ok(views.OfType<NodeView>());
     }
 
-    private static async Task<IResult> DrainAsync(string nodeId, IGrainFactory grains) =>
-        await grains.GetGrain<INodeGrain>(nodeId).Drain() is { } view ? Results.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");
+    private static async Task<Results<Ok<NodeView>, ProblemHttpResult>> DrainAsync(string nodeId, IGrainFactory grains) =>
+        await grains.GetGrain<INodeGrain>(nodeId).Drain() is { } view ? TypedResults.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");
 
-    private static async Task<IResult> GetAsync(string nodeId, IGrainFactory grains) =>
-        await grains.GetGrain<INodeGrain>(nodeId).Get() is { } view ? Results.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");
+    private static async Task<Results<Ok<NodeView>, ProblemHttpResult>> GetAsync(string nodeId, IGrainFactory grains) =>
+        await grains.GetGrain<INodeGrain>(nodeId).Get() is { } view ? TypedResults.Ok(view) : Problems.NotFound($"No node '{nodeId}'.");
 }

@@ -7,6 +7,7 @@ using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Pricing;
@@ -24,7 +25,7 @@ public static class PriceEndpoints
         group.MapGet("/spot/{sku}", HistoryAsync);
     }
 
-    private static async Task<IResult> GetAsync(IQuerySession session)
+    private static async Task<Ok<PriceBookView>> GetAsync(IQuerySession session)
     {
         var book = (await PriceHistory.LoadAsync(session)).Latest;
         var markets = await session.LoadManyAsync<SpotMarket>(book.Skus.Keys.Select(SpotMarket.StreamFor));
@@ -33,10 +34,10 @@ public static class PriceEndpoints
             var market = markets.FirstOrDefault(m => m.Sku == s.Key);
             return new SkuPriceView(s.Key, s.Value.OnDemand, s.Value.Reserved, s.Value.SpotFloor, s.Value.SpotCeiling, market?.Price);
         }).ToList();
-        return Results.Ok(new PriceBookView(book.Currency, book.EffectiveAt, views));
+        return TypedResults.Ok(new PriceBookView(book.Currency, book.EffectiveAt, views));
     }
 
-    private static async Task<IResult> HistoryAsync(string sku, [AsParameters] SpotHistoryRequest request, IQuerySession session)
+    private static async Task<Results<Ok<List<SpotPriceChanged>>, ProblemHttpResult>> HistoryAsync(string sku, [AsParameters] SpotHistoryRequest request, IQuerySession session)
     {
         if (!InputRules.IsId(sku) || !(await PriceHistory.LoadAsync(session)).Latest.Skus.ContainsKey(sku))
         {
@@ -49,7 +50,7 @@ public static class PriceEndpoints
         var changes = events.Select(e => e.Data).OfType<SpotPriceChanged>()
             .Where(c => c.EffectiveAt >= since && c.EffectiveAt < until)
             .ToList();
-        return Results.Ok(changes);
+        return TypedResults.Ok(changes);
     }
 }
 

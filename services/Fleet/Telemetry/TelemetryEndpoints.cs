@@ -6,6 +6,7 @@ using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -46,7 +47,7 @@ public static class TelemetryEndpoints
 
     public static void MapTelemetry(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/nodes/{nodeId}/telemetry", MinutesAsync).RequireAuthorization(Policies.Ops);
+        endpoints.MapGet("/v1/nodes/{nodeId}/telemetry", MinutesAsync).RequireAuthorization(Policies.Ops).Produces<IReadOnlyList<TelemetryMinute>>();
         endpoints.MapGet("/v1/ops/idle-gpus", IdleAsync).RequireAuthorization(Policies.Ops);
     }
 
@@ -69,7 +70,7 @@ public static class TelemetryEndpoints
         return Results.Ok(await store.MinutesAsync(nodeId, from, to, cancellationToken));
     }
 
-    private static async Task<IResult> IdleAsync(
+    private static async Task<Ok<List<IdleGpu>>> IdleAsync(
         [AsParameters] IdleGpusRequest request, LeaseTelemetryReader reader, IQuerySession session,
         [FromKeyedServices(BillingClock.Key)] TimeProvider time, CancellationToken cancellationToken)
     {
@@ -86,6 +87,6 @@ public static class TelemetryEndpoints
                 .Select(s => new IdleGpu(lease.Id, lease.TenantId, lease.NodeId, lease.Sku, s.Gpu, s.From, s.Until, s.MeanUtilizationPct)));
         }
 
-        return Results.Ok(idle);
+        return TypedResults.Ok(idle);
     }
 }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Options;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -47,8 +48,8 @@ public static class CommitmentEndpoints
     public static void MapCommitments(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/commitments").RequireAuthorization(Policies.TenantOrStaff);
-        group.MapPost("/", MakeAsync);
-        group.MapGet("/", ListAsync);
+        group.MapPost("/", MakeAsync).Produces<Commitment>(StatusCodes.Status201Created);
+        group.MapGet("/", ListAsync).Produces<List<Commitment>>();
         group.MapGet("/{commitmentId:guid}", GetAsync);
     }
 
@@ -75,9 +76,9 @@ public static class CommitmentEndpoints
         return Results.Created($"/v1/commitments/{made.CommitmentId}", Commitment.Create(made));
     }
 
-    private static async Task<IResult> GetAsync(Guid commitmentId, ClaimsPrincipal user, IQuerySession session) =>
+    private static async Task<Results<Ok<Commitment>, ProblemHttpResult>> GetAsync(Guid commitmentId, ClaimsPrincipal user, IQuerySession session) =>
         await session.LoadAsync<Commitment>(commitmentId) is { } commitment && user.ReadableTenant(commitment.TenantId) == commitment.TenantId
-            ? Results.Ok(commitment)
+            ? TypedResults.Ok(commitment)
             : Problems.NotFound($"No commitment '{commitmentId}'.");
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, string? tenantId)

@@ -17,8 +17,9 @@ public static class FocusEndpoints
 
     public static void MapFocusExport(this IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/v1/exports/focus", CsvAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Offering("text/csv");
-        endpoints.MapGet(FocusMetadata.Path, () => Results.Json(FocusMetadata.Current, MetadataJson)).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
+        endpoints.MapGet("/v1/exports/focus", CsvAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Offering("text/csv").Produces(StatusCodes.Status200OK, contentType: "text/csv");
+        endpoints.MapGet(FocusMetadata.Path, () => Results.Json(FocusMetadata.Current, MetadataJson)).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops))
+            .Produces<FocusMetadata>();
     }
 
     private static async Task<IResult> CsvAsync([AsParameters] PeriodRequest request, IQuerySession session, HttpContext http)

@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
 using Billing.ServiceDefaults;
 
 namespace Billing.Invoicing.Exports;
 
-public sealed record FocusColumnDefinition(string ColumnName, string DataType);
+/// <summary>FOCUS names its metadata fields in Pascal case: the names are pinned so the API's JSON options and its OpenAPI schema keep them.</summary>
+public sealed record FocusColumnDefinition([property: JsonPropertyName("ColumnName")] string ColumnName, [property: JsonPropertyName("DataType")] string DataType);
 
 /// <summary>
 /// The FOCUS metadata of the export (served at <see cref="Path"/>, linked from every export as
@@ -14,7 +16,11 @@ public sealed record FocusColumnDefinition(string ColumnName, string DataType);
 /// the structure does, as FOCUS requires; <see cref="CreationDate"/> is when this schema was defined.
 /// </remarks>
 public sealed record FocusMetadata(
-    string DataGenerator, string SchemaId, string CreationDate, string FocusVersion, IReadOnlyList<FocusColumnDefinition> ColumnDefinition)
+    [property: JsonPropertyName("DataGenerator")] string DataGenerator,
+    [property: JsonPropertyName("SchemaId")] string SchemaId,
+    [property: JsonPropertyName("CreationDate")] string CreationDate,
+    [property: JsonPropertyName("FocusVersion")] string FocusVersion,
+    [property: JsonPropertyName("ColumnDefinition")] IReadOnlyList<FocusColumnDefinition> ColumnDefinition)
 {
     public const string Version = "1.2";
 

@@ -44,9 +44,9 @@ public static class InvoiceEndpoints
     public static void MapInvoices(this IEndpointRouteBuilder endpoints)
     {
         var group = endpoints.MapGroup("/v1/invoices").RequireAuthorization(policy => policy.RequireRole(Roles.Finance, Roles.Ops, Roles.Tenant));
-        group.MapGet("/", ListAsync);
-        group.MapGet("/{invoiceId:guid}", GetAsync).Offering(ContentNegotiation.Json, "text/csv", "application/pdf");
-        group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync);
+        group.MapGet("/", ListAsync).Produces<IEnumerable<InvoiceView>>();
+        group.MapGet("/{invoiceId:guid}", GetAsync).Offering(ContentNegotiation.Json, "text/csv", "application/pdf").Produces<InvoiceView>();
+        group.MapGet("/{invoiceId:guid}/lines/{lineNumber:int}/explain", InvoiceExplanation.ExplainAsync).Produces<LineExplanation>();
     }
 
     private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, [AsParameters] InvoiceListRequest request)

@@ -13,7 +13,7 @@ public static class InvoicingRunEndpoints
     public const int MaxRuns = 100;
 
     public static void MapInvoicingRuns(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/v1/invoicing/runs", ListAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops));
+        endpoints.MapGet("/v1/invoicing/runs", ListAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Produces<List<InvoicingRun>>();
 
     /// <summary>The draft job's latest runs, newest first: of a period when given, only those with failures with <c>failed=true</c>.</summary>
     private static async Task<IResult> ListAsync(string? period, bool? failed, IQuerySession session, HttpContext http)

@@ -7,6 +7,7 @@ using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Ledger.Ops;
@@ -14,6 +15,10 @@ namespace Billing.Ledger.Ops;
 public sealed record StoredEvent(long Sequence, long Version, string Type, DateTimeOffset Timestamp, object Data);
 
 public sealed record ProjectionRebuilt(string Name, double Seconds);
+
+public sealed record ReplayStarted(Guid ReplayId, string Consumer, long Total);
+
+public sealed record ReplayProgress(Guid ReplayId, string Consumer, long Total, long Published, bool Done, string? Error);
 
 /// <summary>Ops access to the event store: read a stream, rebuild a read model from the streams.</summary>
 public static class OpsEndpoints
@@ -28,8 +33,8 @@ public static class OpsEndpoints
     {
         var ops = endpoints.MapGroup("/v1/ops").RequireAuthorization(Policies.Ops);
         ops.MapGet("/streams/{streamId:guid}", StreamAsync);
-        ops.MapPost("/projections/{name}/rebuild", RebuildAsync);
-        ops.MapPost("/replay", StartReplayAsync);
+        ops.MapPost("/projections/{name}/rebuild", RebuildAsync).Produces<ProjectionRebuilt>();
+        ops.MapPost("/replay", StartReplayAsync).Produces<ReplayStarted>(StatusCodes.Status202Accepted);
         ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync);
     }
 
@@ -59,20 +64,20 @@ public static class OpsEndpoints
         session.Store(run);
         await session.SaveChangesAsync();
         await runner.EnqueueAsync(run.Id);
-        return Results.Accepted($"/v1/ops/replay/{run.Id}", new { replayId = run.Id, consumer = run.Consumer, total = run.Total });
+        return Results.Accepted($"/v1/ops/replay/{run.Id}", new ReplayStarted(run.Id, run.Consumer, run.Total));
     }
 
-    private static async Task<IResult> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
+    private static async Task<Results<Ok<ReplayProgress>, ProblemHttpResult>> ReplayStatusAsync(Guid replayId, IQuerySession session) =>
         await session.LoadAsync<ReplayRun>(replayId) is { } run
-            ? Results.Ok(new { replayId = run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error })
+            ? TypedResults.Ok(new ReplayProgress(run.Id, run.Consumer, run.Total, run.Published, run.Done, run.Error))
             : Problems.NotFound($"No replay '{replayId}'.");
 
-    private static async Task<IResult> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)
+    private static async Task<Results<Ok<IEnumerable<StoredEvent>>, ProblemHttpResult>> StreamAsync(Guid streamId, IQuerySession session, HttpContext http)
     {
         var events = await session.Events.FetchStreamAsync(streamId, token: http.RequestAborted);
         return events.Count == 0
             ? Problems.NotFound($"No stream '{streamId}'.")
-            : Results.Ok(events.Select(e => new StoredEvent(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
+            : TypedResults.Ok(events.Select(e => new StoredEvent(e.Sequence, e.Version, e.EventTypeName, e.Timestamp, e.Data)));
     }
 
     /// <summary>

@@ -29,7 +29,7 @@ public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
 public static class UsageEndpoints
 {
     public static void MapUsage(this IEndpointRouteBuilder endpoints) =>
-        endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff).Offering(ContentNegotiation.Json, "text/csv");
+        endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff).Offering(ContentNegotiation.Json, "text/csv").Produces<UsageReport>().ProducesProblem(StatusCodes.Status404NotFound);
 
     private static async Task<IResult> GetAsync(HttpContext http, ClaimsPrincipal user, UsageReader reader, [AsParameters] UsageRequest request)
     {

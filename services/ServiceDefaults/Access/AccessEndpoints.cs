@@ -6,6 +6,7 @@ using Microsoft.Extensions.Caching.Memory;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.ServiceDefaults.Access;
@@ -47,20 +48,20 @@ public static class AccessEndpoints
         ops.MapPost("/tenants", CreateTenantAsync);
         ops.MapGet("/tenants", ListTenantsAsync);
         ops.MapPost("/keys", IssueKeyAsync);
-        ops.MapGet("/keys", ListKeysAsync);
+        ops.MapGet("/keys", ListKeysAsync).Produces<IEnumerable<KeyView>>();
         ops.MapGet("/keys/{keyId}", GetKeyAsync);
         ops.MapDelete("/keys/{keyId}", RevokeKeyAsync);
         endpoints.MapGet("/v1/tenants/{tenantId}", GetTenantAsync).RequireAuthorization(Policies.TenantOrStaff);
     }
 
     /// <summary>Ops any tenant, finance any tenant, a tenant key only itself.</summary>
-    private static async Task<IResult> GetTenantAsync(string tenantId, ClaimsPrincipal user, IQuerySession session) =>
+    private static async Task<Results<Ok<Tenant>, ProblemHttpResult>> GetTenantAsync(string tenantId, ClaimsPrincipal user, IQuerySession session) =>
         user.ReadableTenant(tenantId) == tenantId && await session.LoadAsync<Tenant>(tenantId) is { } tenant
-            ? Results.Ok(tenant)
+            ? TypedResults.Ok(tenant)
             : Problems.NotFound($"No tenant '{tenantId}'.");
 
-    private static async Task<IResult> ListTenantsAsync(IQuerySession session) =>
-        Results.Ok(await session.Query<Tenant>().OrderBy(t => t.CreatedAt).ToListAsync());
+    private static async Task<Ok<IReadOnlyList<Tenant>>> ListTenantsAsync(IQuerySession session) =>
+        TypedResults.Ok(await session.Query<Tenant>().OrderBy(t => t.CreatedAt).ToListAsync());
 
     /// <summary>Staff keys by default; <c>?role=</c> lists another role's (tenant and node keys too).</summary>
     private static async Task<IResult> ListKeysAsync(IQuerySession session, string? role)
@@ -76,8 +77,8 @@ public static class AccessEndpoints
         return Results.Ok((await keys.OrderBy(k => k.IssuedAt).ToListAsync()).Select(KeyView.Of));
     }
 
-    private static async Task<IResult> GetKeyAsync(string keyId, IQuerySession session) =>
-        await FindKeyAsync(session, keyId) is { } key ? Results.Ok(KeyView.Of(key)) : Problems.NotFound($"No key '{keyId}'.");
+    private static async Task<Results<Ok<KeyView>, ProblemHttpResult>> GetKeyAsync(string keyId, IQuerySession session) =>
+        await FindKeyAsync(session, keyId) is { } key ? TypedResults.Ok(KeyView.Of(key)) : Problems.NotFound($"No key '{keyId}'.");
 
     /// <summary>A key id is the first 12 characters of its hash (hex): enough to name it, useless to sign in.</summary>
     private static async Task<ApiKey?> FindKeyAsync(IQuerySession session, string keyId) =>
@@ -85,23 +86,23 @@ public static class AccessEndpoints
             ? await session.Query<ApiKey>().Where(k => k.Id.StartsWith(keyId)).SingleOrDefaultAsync()
             : null;
 
-    private static async Task<IResult> CreateTenantAsync(CreateTenant request, IDocumentSession session, KeyIssuer issuer, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    private static async Task<Created<TenantCreated>> CreateTenantAsync(CreateTenant request, IDocumentSession session, KeyIssuer issuer, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         var tenant = new Tenant($"t-{Guid.NewGuid():N}"[..14], request.Name!.Trim(), time.GetUtcNow());
         session.Insert(tenant);
         var (_, secret) = issuer.Issue(session, Roles.Tenant, tenant.Name, tenantId: tenant.Id);
         await session.SaveChangesAsync();
-        return Results.Created($"/v1/tenants/{tenant.Id}", new TenantCreated(tenant.Id, tenant.Name, secret));
+        return TypedResults.Created($"/v1/tenants/{tenant.Id}", new TenantCreated(tenant.Id, tenant.Name, secret));
     }
 
-    private static async Task<IResult> IssueKeyAsync(IssueKey request, IDocumentSession session, KeyIssuer issuer)
+    private static async Task<Created<KeyIssued>> IssueKeyAsync(IssueKey request, IDocumentSession session, KeyIssuer issuer)
     {
         var (key, secret) = issuer.Issue(session, request.Role!, request.Name!.Trim());
         await session.SaveChangesAsync();
-        return Results.Created($"/v1/keys/{key.KeyId}", new KeyIssued(key.KeyId, key.Role, key.Name, secret));
+        return TypedResults.Created($"/v1/keys/{key.KeyId}", new KeyIssued(key.KeyId, key.Role, key.Name, secret));
     }
 
-    private static async Task<IResult> RevokeKeyAsync(
+    private static async Task<Results<NoContent, ProblemHttpResult>> RevokeKeyAsync(
         string keyId, IDocumentSession session, IMemoryCache keys, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         var key = await FindKeyAsync(session, keyId);
@@ -115,6 +116,6 @@ public static class AccessEndpoints
 
         // This host stops trusting it now; other hosts once their cached copy expires (CacheFor).
         keys.Remove(key.Id);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 }

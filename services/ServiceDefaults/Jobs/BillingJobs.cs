@@ -2,6 +2,7 @@ using Hangfire;
 using Hangfire.PostgreSql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -68,7 +69,7 @@ public static class BillingJobs
             }
         }
 
-        api.MapPost("/v1/ops/jobs/{jobId}/run", async (
+        api.MapPost("/v1/ops/jobs/{jobId}/run", async Task<Results<Ok<JobRan>, ProblemHttpResult>> (
             string jobId, IServiceProvider services, BillingJobRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time, HttpContext http) =>
         {
             if (services.GetKeyedService<IBillingJob>(jobId) is null)
@@ -77,10 +78,13 @@ public static class BillingJobs
             }
 
             await runner.RunNowAsync(jobId, http.RequestAborted);
-            return Results.Ok(new { jobId, ranAt = time.GetUtcNow() });
+            return TypedResults.Ok(new JobRan(jobId, time.GetUtcNow()));
         }).RequireAuthorization(Policies.Ops);
     }
 }
+
+/// <summary>A job run now, and when it ran.</summary>
+public sealed record JobRan(string JobId, DateTimeOffset RanAt);
 
 /// <summary>
 /// Runs a job by its id, one run at a time across every host (<see cref="JobLock"/>): each run

@@ -20,6 +20,15 @@ public sealed partial record ApiRoute(string Method, string Template)
     /// <summary>A concrete path nginx would see, with <paramref name="value"/> for each parameter.</summary>
     public string Sample(string value = "p") => Template.Replace("{}", value, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Answered by every host about itself rather than by one module: liveness, and the OpenAPI document and
+    /// its reference (their libraries map the assets too). The gateway passes none of them to a service.
+    /// </summary>
+    public bool IsHostLevel => Template == "/health" || IsReference;
+
+    /// <summary>The OpenAPI document or Scalar's reference (<c>/openapi/…</c>, <c>/docs…</c>).</summary>
+    public bool IsReference => Template.StartsWith("/openapi/", StringComparison.Ordinal) || Template == "/docs" || Template.StartsWith("/docs/", StringComparison.Ordinal);
+
     public override string ToString() => $"{Method} {Template}";
 
     [GeneratedRegex(@"\{[^}]*\}")]
