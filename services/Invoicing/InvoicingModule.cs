@@ -31,6 +31,7 @@ public sealed class InvoicingModule : IBillingModule
         var configuration = builder.Configuration;
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
+        services.AddSingleton<InvoicingMetrics>();
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
         services.AddSingleton<MonthClose>();

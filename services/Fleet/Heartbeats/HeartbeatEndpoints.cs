@@ -68,7 +68,7 @@ public static class HeartbeatEndpoints
     public static void MapHeartbeats(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapPost("/v1/nodes/{nodeId}/heartbeats", PostAsync).RequireAuthorization(Policies.OwnNode).WithBodyLimit(MaxBody);
 
-    private static async Task<IResult> PostAsync(string nodeId, PostHeartbeat request, IGrainFactory grains)
+    private static async Task<IResult> PostAsync(string nodeId, PostHeartbeat request, IGrainFactory grains, FleetMetrics metrics)
     {
         var healthy = 0UL;
         var reported = 0UL;
@@ -80,6 +80,7 @@ public static class HeartbeatEndpoints
 
         var observedAt = MeteringRules.ToMillisecond(request.ObservedAt!.Value);
         var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(new HeartbeatSample(observedAt, healthy), reported);
+        metrics.Heartbeat(admission);
         return admission switch
         {
             HeartbeatAdmission.Accepted => Results.Accepted(value: new HeartbeatAccepted(nodeId, observedAt, "accepted")),
