@@ -28,6 +28,9 @@ public sealed partial class Scrape
 
     public bool Has(string name) => samples.Any(s => s.Name == name);
 
+    /// <summary>The names scraped that contain <paramref name="part"/>: what a failed <see cref="Has"/> found instead.</summary>
+    public string Like(string part) => string.Join(", ", samples.Select(s => s.Name).Where(n => n.Contains(part, StringComparison.Ordinal)).Distinct());
+
     [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})?\s+(?<value>\S+)")]
     private static partial Regex Sample();
 
