@@ -12,8 +12,11 @@ using JasperFx.Events.Projections;
 using Marten.Events.Projections;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.Telemetry;
+using Orleans.Dashboard;
 using Marten;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -29,7 +32,10 @@ public sealed class FleetModule : IBillingModule
 
     // Access (tenants, keys) and prices are mapped here: one service owns each path behind the gateway.
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus"];
+        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus", OrleansDashboardPath];
+
+    /// <summary>The silo's dashboard (grains, calls, silos), for ops keys.</summary>
+    public const string OrleansDashboardPath = "/ops/orleans";
 
     public string JobQueue => "fleet";
 
@@ -42,7 +48,12 @@ public sealed class FleetModule : IBillingModule
         builder.Services.AddBillingJob<SpotPriceJob>(SpotPriceJob.Id, "*/5 * * * *", JobQueue);
         builder.Services.AddBillingJob<FleetMaintenanceJob>(FleetMaintenanceJob.Id, "* * * * *", JobQueue);
         builder.Services.AddBillingJob<HeartbeatRetentionJob>(HeartbeatRetentionJob.Id, "17 3 * * *", JobQueue);
-        builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration));
+        builder.UseOrleans(silo => silo.ConfigureFleetSilo(builder.Configuration).AddDashboard());
+        var health = builder.Services.AddHealthChecks().AddCheck<SiloHealthCheck>("orleans-silo", tags: [BillingHealth.Ready]);
+        if (FleetServices.UsesRedisClustering(builder.Configuration))
+        {
+            health.AddRedis(FleetServices.RedisConnectionString(builder.Configuration), name: "redis", tags: [BillingHealth.Ready], timeout: TimeSpan.FromSeconds(5));
+        }
     }
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
@@ -53,6 +64,8 @@ public sealed class FleetModule : IBillingModule
         endpoints.MapLeases();
         endpoints.MapPrices();
         endpoints.MapTelemetry();
+        // Its pages and data calls are a vendor's UI, not this API: the README lists the dashboard, not each of its routes.
+        endpoints.MapOrleansDashboard(OrleansDashboardPath).RequireAuthorization(Policies.Ops).ExcludeFromDescription();
     }
 }
 
@@ -61,6 +74,7 @@ public static class FleetServices
     /// <summary>What the fleet's grains need but the outbox (the host adds the bus one, a test silo its own).</summary>
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
+        services.AddSingleton<FleetMetrics>();
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
         services.Configure<LeaseOptions>(configuration.GetSection(LeaseOptions.Section));
         services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
@@ -92,10 +106,11 @@ public static class FleetServices
         var siloPort = configuration.GetValue("Silo:SiloPort", 11111);
         var gatewayPort = configuration.GetValue("Silo:GatewayPort", 30000);
         var clusterId = configuration["Silo:ClusterId"] ?? "billing";
-        if (string.Equals(configuration["Silo:Clustering"], "Redis", StringComparison.OrdinalIgnoreCase))
+        // Grain calls carry the caller's trace, so a heartbeat's trace holds its grain calls.
+        silo.AddActivityPropagation();
+        if (UsesRedisClustering(configuration))
         {
-            silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(
-                configuration.GetConnectionString("Redis") ?? "127.0.0.1:56379"));
+            silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(RedisConnectionString(configuration)));
             if (configuration["Silo:AdvertisedHost"] is { Length: > 0 } host)
             {
                 // In a container: advertise the host name's address, listen on every interface.
@@ -119,4 +134,9 @@ public static class FleetServices
         });
         return silo;
     }
+
+    internal static bool UsesRedisClustering(IConfiguration configuration) =>
+        string.Equals(configuration["Silo:Clustering"], "Redis", StringComparison.OrdinalIgnoreCase);
+
+    internal static string RedisConnectionString(IConfiguration configuration) => configuration.GetConnectionString("Redis") ?? "127.0.0.1:56379";
 }

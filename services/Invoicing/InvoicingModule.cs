@@ -5,6 +5,7 @@ using Billing.Invoicing.Exports;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Telemetry;
 using Hangfire;
 using Billing.ServiceDefaults.Jobs;
 using JasperFx.Events.Projections;
@@ -20,8 +21,10 @@ public sealed class InvoicingModule : IBillingModule
 {
     public string Name => "invoicing";
 
+    // Every host serves Hangfire's dashboard (one storage for all); behind the gateway, invoicing's answers.
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/invoices", "/v1/invoicing", "/v1/exports", "/v1/reconciliation", "/v1/commitments", "/v1/ops/invoices", "/v1/ops/jobs/invoicing-"];
+        ["/v1/invoices", "/v1/invoicing", "/v1/exports", "/v1/reconciliation", "/v1/commitments", "/v1/ops/invoices", "/v1/ops/jobs/invoicing-",
+            OpsDashboards.HangfirePath];
 
     public string JobQueue => "invoicing";
 
@@ -31,6 +34,7 @@ public sealed class InvoicingModule : IBillingModule
         var configuration = builder.Configuration;
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
+        services.AddSingleton<InvoicingMetrics>();
         services.AddSingleton<InvoiceDrafter>();
         services.AddSingleton<InvoiceIssuer>();
         services.AddSingleton<MonthClose>();

@@ -24,6 +24,7 @@ public sealed class LedgerModule : IBillingModule
     {
         builder.Services.AddScoped<UsageReader>();
         builder.Services.AddSingleton<ReplayRunner>();
+        builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
         builder.Services.ConfigureMarten(options =>
         {

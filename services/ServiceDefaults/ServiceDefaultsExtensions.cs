@@ -5,6 +5,7 @@ using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.OpenApi;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.RateLimiting;
+using Billing.ServiceDefaults.Telemetry;
 using Billing.ServiceDefaults.Validation;
 using FluentValidation;
 using JasperFx;
@@ -55,6 +56,8 @@ public static class ServiceDefaultsExtensions
         services.AddKeyRateLimiting(configuration);
         services.AddIdempotencyKeys();
         services.AddBillingOpenApi();
+        builder.AddBillingTelemetry();
+        services.AddBillingHealthChecks(configuration);
 
         services.AddMarten(sp =>
             {
@@ -88,7 +91,7 @@ public static class ServiceDefaultsExtensions
 
             bus.UsingRabbitMq((context, rabbit) =>
             {
-                rabbit.Host(new Uri(configuration.GetConnectionString("RabbitMq") ?? "amqp://guest:guest@127.0.0.1:55672/"));
+                rabbit.Host(new Uri(configuration.RabbitMqConnectionString()));
                 rabbit.ConfigureEndpoints(context);
             });
         });
@@ -107,6 +110,9 @@ public static class ServiceDefaultsExtensions
         app.UseIdempotencyKeys();
         app.MapGet("/health", () => Results.Ok(new { status = "ok" })).AllowAnonymous().DisableRateLimiting();
         app.MapBillingOpenApi();
+        app.MapBillingHealth();
+        app.MapBillingMetrics();
+        app.MapHangfireForOps();
         var api = app.MapGroup("").WithRequestValidation();
         app.MapBillingJobs(api);
         foreach (var module in app.Services.GetRequiredService<IReadOnlyList<IBillingModule>>())
@@ -119,6 +125,9 @@ public static class ServiceDefaultsExtensions
 
     public static string PostgresConnectionString(this IConfiguration configuration) =>
         configuration.GetConnectionString("Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
+
+    public static string RabbitMqConnectionString(this IConfiguration configuration) =>
+        configuration.GetConnectionString("RabbitMq") ?? "amqp://guest:guest@127.0.0.1:55672/";
 
     private static void TryAddTimeProvider(this IServiceCollection services)
     {

@@ -50,6 +50,9 @@ public sealed class Platform : IAsyncLifetime
 
     public IServiceProvider Services => factory!.Services;
 
+    /// <summary>This platform's RabbitMQ virtual host: a test may take it away to cut this host, and only it, off the broker.</summary>
+    public string VirtualHost => vhost;
+
     public async Task InitializeAsync()
     {
         rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));

@@ -75,7 +75,7 @@ public static class HeartbeatEndpoints
             .Produces<HeartbeatAccepted>(StatusCodes.Status202Accepted).Produces<HeartbeatAccepted>()
             .ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity);
 
-    private static async Task<IResult> PostAsync(string nodeId, PostHeartbeat request, IGrainFactory grains)
+    private static async Task<IResult> PostAsync(string nodeId, PostHeartbeat request, IGrainFactory grains, FleetMetrics metrics)
     {
         var healthy = 0UL;
         var reported = 0UL;
@@ -88,6 +88,7 @@ public static class HeartbeatEndpoints
         var observedAt = MeteringRules.ToMillisecond(request.ObservedAt!.Value);
         var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(
             new HeartbeatSample(observedAt, healthy), reported, GpuTelemetry.Readings(request.Gpus!.OfType<GpuTelemetry>().ToList()));
+        metrics.Heartbeat(admission);
         return admission switch
         {
             HeartbeatAdmission.Accepted => Results.Accepted(value: new HeartbeatAccepted(nodeId, observedAt, "accepted")),

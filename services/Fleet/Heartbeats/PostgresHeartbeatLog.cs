@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Billing.ServiceDefaults.Telemetry;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Telemetry;
 using Microsoft.Extensions.Hosting;
@@ -26,7 +28,7 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
 
     public async Task AppendAsync(string nodeId, HeartbeatSample sample, GpuReadings? readings = null, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingAppend(nodeId, sample, readings, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingAppend(nodeId, sample, readings, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Activity.Current?.Context ?? default);
         await queue.Writer.WriteAsync(pending, cancellationToken);
         await pending.Done.Task.WaitAsync(cancellationToken);
     }
@@ -105,6 +107,7 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
 
             try
             {
+                using var span = BatchActivity.Start(FleetMetrics.Tracing, "heartbeats group commit", ActivityKind.Internal, batch.Select(p => p.Caller), batch.Count);
                 await InsertAsync(batch, stoppingToken);
                 batch.ForEach(p => p.Done.TrySetResult());
             }
@@ -163,5 +166,5 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
     [LoggerMessage(Level = LogLevel.Error, Message = "Storing {Count} heartbeats failed; their posts get 503 and agents resend.")]
     private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
 
-    private sealed record PendingAppend(string NodeId, HeartbeatSample Sample, GpuReadings? Readings, TaskCompletionSource Done);
+    private sealed record PendingAppend(string NodeId, HeartbeatSample Sample, GpuReadings? Readings, TaskCompletionSource Done, ActivityContext Caller);
 }

@@ -22,6 +22,7 @@ public sealed partial class LeaseGrain(
     IFleetOutbox outbox,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time,
     IOptions<MeteringOptions> options,
+    FleetMetrics metrics,
     ILogger<LeaseGrain> logger) : Grain, ILeaseGrain
 {
     private readonly TimeSpan timeout = options.Value.HeartbeatTimeout;
@@ -41,6 +42,7 @@ public sealed partial class LeaseGrain(
             return;
         }
 
+        metrics.Lease(record.Id, record.Sku, record.State.ToString(), ended: !record.State.Holds());
         meter = LeaseMeter.Resume(record.Terms, record.Checkpoint);
         publishedGpuMilliseconds = record.ClosedGpuMilliseconds;
         await CatchUpAsync(cancellationToken);
@@ -216,6 +218,7 @@ public sealed partial class LeaseGrain(
         session.Store(changed);
         await session.SaveChangesAsync();
         record = changed;
+        metrics.Lease(changed.Id, changed.Sku, changed.State.ToString(), ended: !changed.State.Holds());
     }
 
     private LeaseView View(LeaseRecord lease)

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Threading.Channels;
+using Billing.ServiceDefaults.Telemetry;
 using Billing.Contracts.Fleet;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -10,7 +12,7 @@ namespace Billing.Fleet.Messaging;
 /// Publishes through MassTransit (RabbitMQ publisher confirms). Usage from many grains is coalesced
 /// into <see cref="UsageRecordedBatch"/> messages, so one confirm covers many windows.
 /// </summary>
-public sealed partial class BusFleetOutbox(IBus bus, ILogger<BusFleetOutbox> logger) : BackgroundService, IFleetOutbox
+public sealed partial class BusFleetOutbox(IBus bus, FleetMetrics metrics, ILogger<BusFleetOutbox> logger) : BackgroundService, IFleetOutbox
 {
     private const int MaxBatch = 500;
     private const int Publishers = 4;
@@ -24,7 +26,7 @@ public sealed partial class BusFleetOutbox(IBus bus, ILogger<BusFleetOutbox> log
             return;
         }
 
-        var pending = new PendingUsage(usage, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingUsage(usage, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), Activity.Current?.Context ?? default);
         await queue.Writer.WriteAsync(pending, cancellationToken);
         await pending.Done.Task.WaitAsync(cancellationToken);
     }
@@ -49,7 +51,9 @@ public sealed partial class BusFleetOutbox(IBus bus, ILogger<BusFleetOutbox> log
 
             try
             {
+                using var span = BatchActivity.Start(FleetMetrics.Tracing, "usage publish", ActivityKind.Internal, batch.Select(p => p.Caller), records);
                 await bus.Publish(new UsageRecordedBatch(NewId.NextGuid(), [.. batch.SelectMany(p => p.Usage)]), stoppingToken);
+                metrics.Published(records);
                 batch.ForEach(p => p.Done.TrySetResult());
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
@@ -65,5 +69,5 @@ public sealed partial class BusFleetOutbox(IBus bus, ILogger<BusFleetOutbox> log
     [LoggerMessage(Level = LogLevel.Error, Message = "Publishing {Count} usage records failed; the grains keep them and retry.")]
     private static partial void LogPublishFailed(ILogger logger, Exception exception, int count);
 
-    private sealed record PendingUsage(IReadOnlyList<UsageRecorded> Usage, TaskCompletionSource Done);
+    private sealed record PendingUsage(IReadOnlyList<UsageRecorded> Usage, TaskCompletionSource Done, ActivityContext Caller);
 }

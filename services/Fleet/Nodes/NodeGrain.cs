@@ -22,7 +22,8 @@ public sealed class NodeGrain(
     IFleetOutbox outbox,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time,
     IOptions<MeteringOptions> meteringOptions,
-    IOptions<LeaseOptions> leaseOptions) : Grain, INodeGrain
+    IOptions<LeaseOptions> leaseOptions,
+    FleetMetrics metrics) : Grain, INodeGrain, IIncomingGrainCallFilter
 {
     private readonly MeteringOptions metering = meteringOptions.Value;
     private readonly LeaseOptions leases = leaseOptions.Value;
@@ -61,6 +62,17 @@ public sealed class NodeGrain(
 
         last = await heartbeats.LastAsync(NodeId, cancellationToken);
         health = NodeHealth.Of(last, registration.GpuCount, Now, metering.HeartbeatTimeout);
+    }
+
+    /// <summary>After every call, this node's GPUs for the fleet's gauges.</summary>
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (registration is not null)
+        {
+            var view = View(registration);
+            metrics.Node(NodeId, registration.Sku, view.GpusFree, view.GpusLeased, view.GpusUnhealthy);
+        }
     }
 
     public async Task<NodeView?> Register(NodeSpec spec)

@@ -20,6 +20,7 @@ public sealed class SpotPriceJob(
     IDocumentStore store,
     IFleetOutbox outbox,
     IOptions<SpotPricingOptions> options,
+    FleetMetrics metrics,
     [FromKeyedServices(BillingClock.Key)] TimeProvider time) : IBillingJob
 {
     public const string Id = "fleet-spot-prices";
@@ -50,12 +51,14 @@ public sealed class SpotPriceJob(
         var market = stream.Aggregate;
         if (market is not null && market.LastTick >= tick)
         {
+            metrics.Spot(sku, market.Price, currency, (double)market.SmoothedIdle);
             return null;
         }
 
         var capacity = await grains.GetGrain<ISkuPoolGrain>(sku).Capacity();
         var next = SpotPricing.Tick(market?.State, capacity.Supply, capacity.Allocated, tick, prices, options.Value);
         stream.AppendOne(new SpotTicked(sku, tick, capacity.Supply, capacity.Allocated, next.SmoothedIdle, next.Price));
+        metrics.Spot(sku, next.Price, currency, (double)next.SmoothedIdle);
         SpotPriceChanged? changed = null;
         if (market is null || next.Price != market.Price)
         {

@@ -14,7 +14,8 @@ namespace Billing.Invoicing.Invoices;
 /// the append carries the version it was computed from, so racing writers cannot both write; issued
 /// invoices are never touched.
 /// </summary>
-public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time, ILogger<InvoiceDrafter> logger)
+public sealed partial class InvoiceDrafter(
+    IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time, InvoicingMetrics metrics, ILogger<InvoiceDrafter> logger)
 {
     /// <summary>Tenants rated per read of their hours: bounds memory whatever the month's size.</summary>
     private const int TenantsPerRead = 500;
@@ -220,6 +221,11 @@ public sealed partial class InvoiceDrafter(IDocumentStore store, [FromKeyedServi
         try
         {
             await session.SaveChangesAsync(cancellationToken);
+            if (draft)
+            {
+                metrics.Drafted();
+            }
+
             return draft ? Outcome.Drafted : Outcome.Unchanged;
         }
         catch (Exception ex) when (WriteConflicts.IsConflict(ex))

@@ -10,7 +10,7 @@ namespace Billing.Invoicing.Invoices;
 /// used exactly once, no number is skipped, and an invoice is issued at most once, however many
 /// callers race. Drafts go in batches: one transaction (and one number-stream append) per batch.
 /// </summary>
-public sealed class InvoiceIssuer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+public sealed class InvoiceIssuer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time, InvoicingMetrics metrics)
 {
     private const int Attempts = 20;
     private const int BatchSize = 50;
@@ -67,6 +67,7 @@ public sealed class InvoiceIssuer(IDocumentStore store, [FromKeyedServices(Billi
             try
             {
                 await session.SaveChangesAsync(cancellationToken);
+                metrics.Issued(drafts.Count);
                 return numbers;
             }
             catch (Exception ex) when (attempt < Attempts && WriteConflicts.IsConflict(ex))

@@ -12,10 +12,12 @@ namespace Billing.Ledger.Usage;
 /// the retry then finds it stored.
 /// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
 /// </summary>
-public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<UsageRecordedBatch>>
+public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metrics) : IConsumer<Batch<UsageRecordedBatch>>
 {
     public async Task Consume(ConsumeContext<Batch<UsageRecordedBatch>> context)
     {
+        // SentTime is the fleet's wall clock when it published; a message without one counts from now.
+        using var storing = metrics.Storing(context.Message.Select(m => m.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow).Min());
         await using var session = store.LightweightSession();
         var records = context.Message.SelectMany(m => m.Message.Records).DistinctBy(r => r.UsageId).ToList();
         var ids = records.Select(r => r.UsageId).ToArray();
@@ -23,6 +25,7 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
         var fresh = records.Where(r => !stored.Contains(r.UsageId)).ToList();
         if (fresh.Count == 0)
         {
+            metrics.Stored(0, records.Count);
             return;
         }
 
@@ -36,6 +39,7 @@ public sealed class UsageBatchConsumer(IDocumentStore store) : IConsumer<Batch<U
         await UsageRollups.StoreAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
+        metrics.Stored(fresh.Count, records.Count - fresh.Count);
     }
 }
 

@@ -45,6 +45,7 @@ public static class BillingJobs
         }
 
         services.AddTransient<BillingJobRunner>();
+        services.AddSingleton<JobMetrics>();
     }
 
     /// <summary>
@@ -90,7 +91,7 @@ public sealed record JobRan(string JobId, DateTimeOffset RanAt);
 /// Runs a job by its id, one run at a time across every host (<see cref="JobLock"/>): each run
 /// carries on from the state the one before it left.
 /// </summary>
-public sealed partial class BillingJobRunner(IServiceProvider services, IConfiguration configuration, ILogger<BillingJobRunner> logger)
+public sealed partial class BillingJobRunner(IServiceProvider services, IConfiguration configuration, JobMetrics metrics, ILogger<BillingJobRunner> logger)
 {
     /// <summary>
     /// What Hangfire invokes. A run still going (on any host) does this one's work, so this one
@@ -105,14 +106,14 @@ public sealed partial class BillingJobRunner(IServiceProvider services, IConfigu
             return;
         }
 
-        await services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+        await metrics.MeasureAsync(jobId, () => services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken));
     }
 
     /// <summary>Ops' "run now": waits for a run in progress, then runs, so the caller sees its effect.</summary>
     public async Task RunNowAsync(string jobId, CancellationToken cancellationToken)
     {
         await using var turn = await JobLock.AcquireAsync(configuration.PostgresConnectionString(), LockNameOf(jobId), cancellationToken);
-        await services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken);
+        await metrics.MeasureAsync(jobId, () => services.GetRequiredKeyedService<IBillingJob>(jobId).RunAsync(cancellationToken));
     }
 
     /// <summary>The lock a job's runs take turns on: one per job and schema.</summary>

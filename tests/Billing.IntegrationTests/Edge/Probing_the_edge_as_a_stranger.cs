@@ -79,6 +79,11 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get("/health", Everyone);
         yield return Row.Get("/openapi/v1.json", Everyone);
         yield return Row.Get("/docs/", Everyone);
+        yield return Row.Get("/health/live", Everyone);
+        yield return Row.Get("/health/ready", Everyone);
+        yield return Row.Get("/metrics", Ops);
+        yield return Row.Get("/ops/hangfire", Ops);
+        yield return Row.Get("/ops/orleans/", Ops);
         yield return Row.Post("/v1/tenants", "{}", HttpStatusCode.BadRequest, Ops);
         yield return Row.Get("/v1/tenants", Ops);
         yield return Row.Get($"/v1/tenants/{cast.TenantId}", Tenant, Finance, Ops) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
