@@ -55,10 +55,17 @@ public sealed class ConsoleSite : IAsyncLifetime
         await Platform.DisposeAsync();
     }
 
+    private const float PageTimeoutMs = 180_000;
+
     /// <summary>A fresh browser session (no cookies) on the console.</summary>
     public async Task<IPage> NewPageAsync()
     {
         var context = await Browser.NewContextAsync(new() { BaseURL = Address, AcceptDownloads = true, ViewportSize = new() { Width = 1280, Height = 900 } });
+
+        // The test run shares two cores with the other test projects: a first page render can take longer than
+        // Playwright's 30 s default without anything being wrong.
+        context.SetDefaultTimeout(PageTimeoutMs);
+        context.SetDefaultNavigationTimeout(PageTimeoutMs);
         return await context.NewPageAsync();
     }
 
