@@ -48,7 +48,11 @@ public static class ServiceDefaultsExtensions
         });
         // A rule stops at its first failure: later checks in a chain may assume the earlier ones held.
         ValidatorOptions.Global.DefaultRuleLevelCascadeMode = CascadeMode.Stop;
-        services.AddValidatorsFromAssemblies(modules.Select(m => m.GetType().Assembly).Append(typeof(ServiceDefaultsExtensions).Assembly).Distinct());
+        // A validator builds its rules when constructed: one that needs no request-scoped service (the heartbeat's,
+        // on the hottest path) is built once; those reading the database are built per request.
+        var assemblies = modules.Select(m => m.GetType().Assembly).Append(typeof(ServiceDefaultsExtensions).Assembly).Distinct().ToList();
+        services.AddValidatorsFromAssemblies(assemblies, ServiceLifetime.Singleton, v => NeedsNoServices(v.ValidatorType));
+        services.AddValidatorsFromAssemblies(assemblies, ServiceLifetime.Scoped, v => !NeedsNoServices(v.ValidatorType));
         services.AddMemoryCache();
         services.AddSingleton<KeyIssuer>();
         builder.AddApiKeyAuthentication();
@@ -128,6 +132,8 @@ public static class ServiceDefaultsExtensions
 
     public static string RabbitMqConnectionString(this IConfiguration configuration) =>
         configuration.GetConnectionString("RabbitMq") ?? "amqp://guest:guest@127.0.0.1:55672/";
+
+    private static bool NeedsNoServices(Type validator) => validator.GetConstructors().All(c => c.GetParameters().Length == 0);
 
     private static void TryAddTimeProvider(this IServiceCollection services)
     {
