@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using OpenTelemetry;
 using OpenTelemetry.Trace;
@@ -5,8 +6,8 @@ using OpenTelemetry.Trace;
 namespace Billing.IntegrationTests.Telemetry;
 
 /// <summary>
-/// Spans go to an in-memory exporter of the test's own, listening to the sources the host traces: the
-/// request, the grains, the heartbeat group commit, the usage publish, and the ledger's consumer and transaction.
+/// Spans go to a processor of the test's own, listening to the sources the host traces: the request, the grains,
+/// the heartbeat group commit, the usage publish, and the ledger's consumer and transaction.
 /// </summary>
 public sealed class Following_a_heartbeats_trace(Platform platform) : IClassFixture<Platform>
 {
@@ -15,23 +16,20 @@ public sealed class Following_a_heartbeats_trace(Platform platform) : IClassFixt
     [Fact]
     public async Task A_heartbeat_that_closes_a_window_leads_from_its_request_to_the_ledgers_transaction()
     {
-        var spans = new List<Activity>();
-        var tracing = Sdk.CreateTracerProviderBuilder()
+        var ended = new EndedSpans();
+        using (Sdk.CreateTracerProviderBuilder()
             .AddSource("Microsoft.AspNetCore", "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application", "MassTransit", "Marten", "Npgsql", "Billing.*")
-            .AddInMemoryExporter(spans)
-            .Build();
-        try
+            .AddProcessor(ended)
+            .Build())
         {
             var (_, tenant, _, start) = await api.RunLeaseAsync();
             await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
-        }
-        finally
-        {
-            tracing.Dispose(); // no span is added after this, so the list can be read
+
+            // The usage is readable once the ledger commits; its consumer span ends a moment later.
+            await PlatformClient.EventuallyAsync(() => Task.FromResult(HeartbeatTraces(ended.Snapshot()).Any(t => t.LedgerTransaction is not null)), true);
         }
 
-        var traces = spans.GroupBy(s => s.TraceId).Select(g => new Trace(g.ToList())).ToList();
-        var heartbeats = traces.Where(t => t.Root is { Kind: ActivityKind.Server } root && root.DisplayName == "POST /v1/nodes/{nodeId}/heartbeats").ToList();
+        var heartbeats = HeartbeatTraces(ended.Snapshot());
         var trace = heartbeats.FirstOrDefault(t => t.LedgerTransaction is not null);
 
         Assert.True(heartbeats.Count >= 42, $"{heartbeats.Count} heartbeat traces");
@@ -43,6 +41,22 @@ public sealed class Following_a_heartbeats_trace(Platform platform) : IClassFixt
         var publish = Assert.Single(trace.Spans, s => s.DisplayName == "usage publish");
         Assert.Contains(trace.ChildrenOf(publish), s => s.Source.Name == "MassTransit" && s.Kind == ActivityKind.Producer);
         Assert.True(trace.Descends(trace.LedgerTransaction!, publish), "the ledger's transaction is not under the publish");
+    }
+
+    private static List<Trace> HeartbeatTraces(IEnumerable<Activity> spans) => spans
+        .GroupBy(s => s.TraceId)
+        .Select(g => new Trace(g.ToList()))
+        .Where(t => t.Root is { Kind: ActivityKind.Server } root && root.DisplayName == "POST /v1/nodes/{nodeId}/heartbeats")
+        .ToList();
+
+    /// <summary>Keeps every span that ended; spans end on the host's threads while the test reads.</summary>
+    private sealed class EndedSpans : BaseProcessor<Activity>
+    {
+        private readonly ConcurrentQueue<Activity> spans = new();
+
+        public override void OnEnd(Activity data) => spans.Enqueue(data);
+
+        public Activity[] Snapshot() => spans.ToArray();
     }
 
     private sealed class Trace(List<Activity> spans)
