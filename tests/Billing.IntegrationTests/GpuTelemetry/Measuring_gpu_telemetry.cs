@@ -69,6 +69,52 @@ public sealed class Measuring_gpu_telemetry(Platform platform) : IClassFixture<P
     }
 
     [Fact]
+    public async Task Usage_with_metric_energy_gives_each_buckets_energy_and_utilization_in_json_and_csv()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var (_, tenant) = await api.TenantAsync("usage-energy");
+        var start = api.Now;
+        await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        var leaseId = (await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created))
+            .GetProperty("leaseId").GetGuid();
+
+        // Three minutes, GPU 0 at 300 W and 50 %, GPU 1 at 100 W and 70 %; GPU 1 fails once in the second minute (30 s lost).
+        for (var i = 1; i <= 12; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu), failed: i == 6 ? 1 : null);
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await node.BeatAsync(2, _ => (0, 0));
+        var query = $"/v1/usage?from={PlatformClient.Rfc3339(start)}&to={PlatformClient.Rfc3339(start.AddMinutes(3))}&granularity=minute&groupBy=lease";
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, start, start.AddMinutes(3)), 2 * 180m - 30);
+
+        var report = await PlatformClient.ReadAsync(await tenant.GetAsync(query + "&metric=energy"), HttpStatusCode.OK);
+
+        var buckets = report.GetProperty("buckets").EnumerateArray().ToList();
+        Assert.Equal(3, buckets.Count);
+        Assert.All(buckets, b => Assert.Equal(leaseId.ToString(), b.GetProperty("key").GetString()));
+        var fullMinute = decimal.Round(60 * 400m / 3600, 3, MidpointRounding.AwayFromZero);
+        var lossyMinute = decimal.Round((60 * 300m + 30 * 100m) / 3600, 3, MidpointRounding.AwayFromZero);
+        Assert.Equal([fullMinute, lossyMinute, fullMinute], buckets.Select(b => b.GetProperty("energyWh").GetDecimal()));
+        Assert.Equal([60, Math.Round((60 * 50 + 30 * 70) / 90.0, 3), 60], buckets.Select(b => b.GetProperty("meanUtilizationPct").GetDouble()));
+        Assert.Equal(decimal.Round((180 * 300m + 150 * 100m) / 3600, 3, MidpointRounding.AwayFromZero), report.GetProperty("totalEnergyWh").GetDecimal());
+        var plain = await PlatformClient.ReadAsync(await tenant.GetAsync(query), HttpStatusCode.OK);
+        Assert.False(plain.GetProperty("buckets")[0].TryGetProperty("energyWh", out _));
+        Assert.False(plain.TryGetProperty("totalEnergyWh", out _));
+        using var csvRequest = new HttpRequestMessage(HttpMethod.Get, query + "&metric=energy");
+        csvRequest.Headers.Accept.ParseAdd("text/csv");
+        var csv = (await (await tenant.SendAsync(csvRequest)).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("start,key,gpuSeconds,energyWh,meanUtilizationPct", csv[0]);
+        Assert.Contains(leaseId.ToString(), csv[2]);
+        Assert.EndsWith(FormattableString.Invariant($",{lossyMinute},56.667"), csv[2]);
+        await PlatformClient.ReadAsync(await tenant.GetAsync(query + "&metric=watts"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Ops_list_the_leased_gpus_that_sat_idle_for_an_hour()
     {
         var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
