@@ -24,5 +24,9 @@ public sealed record EnergySum(decimal GpuSeconds, decimal Joules, decimal Utili
         UtilizationPctGpuSeconds + other.UtilizationPctGpuSeconds,
         UtilizationGpuSeconds + other.UtilizationGpuSeconds);
 
+    /// <summary>The part <paramref name="part"/> of <paramref name="whole"/> of these sums (a mean stays the same).</summary>
+    public EnergySum Share(decimal part, decimal whole) => new(
+        GpuSeconds * part / whole, Joules * part / whole, UtilizationPctGpuSeconds * part / whole, UtilizationGpuSeconds * part / whole);
+
     public static EnergySum Total(IEnumerable<EnergySum> sums) => sums.Aggregate(Zero, (total, sum) => total.Add(sum));
 }

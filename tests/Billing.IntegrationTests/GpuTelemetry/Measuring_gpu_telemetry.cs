@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Billing.ServiceDefaults;
+using Billing.Tests.Focus;
 
 namespace Billing.IntegrationTests.GpuTelemetry;
 
@@ -112,6 +115,42 @@ public sealed class Measuring_gpu_telemetry(Platform platform) : IClassFixture<P
         Assert.Contains(leaseId.ToString(), csv[2]);
         Assert.EndsWith(FormattableString.Invariant($",{lossyMinute},56.667"), csv[2]);
         await PlatformClient.ReadAsync(await tenant.GetAsync(query + "&metric=watts"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Invoice_lines_and_focus_rows_show_the_leases_energy_and_utilization()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var (_, tenant) = await api.TenantAsync("invoice-energy");
+        var start = api.Now;
+        await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        var leaseId = (await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created))
+            .GetProperty("leaseId").GetGuid();
+
+        // Two minutes, GPU 0 at 300 W and 50 %, GPU 1 at 100 W and 70 %: 240 GPU-seconds, 400 W × 120 s, 60 %.
+        for (var i = 1; i <= 8; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await node.BeatAsync(2, _ => (0, 0));
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, start, start.AddMinutes(2)), 240m);
+        await api.RunJobAsync("invoicing-draft");
+        var period = BillingPeriod.Of(start);
+        var invoiceId = (await PlatformClient.InvoiceAsync(tenant, period)).GetProperty("invoiceId").GetGuid();
+
+        var invoice = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}"), HttpStatusCode.OK);
+        var focus = FocusConformance.Read(await (await api.Ops.GetAsync($"/v1/exports/focus?period={period}")).Content.ReadAsStringAsync(), out _);
+
+        var expected = decimal.Round(120 * 400m / 3600, 3, MidpointRounding.AwayFromZero);
+        var line = Assert.Single(invoice.GetProperty("lines").EnumerateArray());
+        Assert.Equal((240m, expected, 60.0), (line.GetProperty("gpuSeconds").GetDecimal(), line.GetProperty("energyWh").GetDecimal(), line.GetProperty("meanUtilizationPct").GetDouble()));
+        var row = Assert.Single(focus, r => r["ResourceId"] == leaseId.ToString());
+        Assert.Equal((expected.ToString(CultureInfo.InvariantCulture), "60"), (row["x_EnergyWh"], row["x_MeanUtilizationPct"]));
     }
 
     [Fact]
