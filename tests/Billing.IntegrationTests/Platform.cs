@@ -82,7 +82,7 @@ public class Platform : IAsyncLifetime
     /// <summary>A client that survives restarts: each request goes to the host running at the time.</summary>
     public HttpClient Client(string? key = null)
     {
-        var client = new HttpClient(new CurrentHostHandler(this)) { BaseAddress = new Uri("http://localhost/") };
+        var client = new HttpClient(Handler()) { BaseAddress = new Uri("http://localhost/") };
         if (key is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -90,6 +90,9 @@ public class Platform : IAsyncLifetime
 
         return client;
     }
+
+    /// <summary>A handler that sends each request to the host running at the time (for a client of one's own, such as the node agent's).</summary>
+    public HttpMessageHandler Handler() => new CurrentHostHandler(this);
 
     /// <summary>True once the broker holds no message of this run: everything published was consumed.</summary>
     public async Task<bool> BrokerIdleAsync()
