@@ -30,7 +30,7 @@ public sealed class OutageExceptionHandler(IProblemDetailsService problems) : IE
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Temporarily unavailable",
                 Detail = "A backing service (database or broker) is unreachable; nothing was recorded. Retry later.",
-                Type = "https://billing.example/problems/unavailable",
+                Type = Problems.Type("unavailable"),
             },
         });
     }

@@ -8,25 +8,28 @@ public static class Problems
 {
     private const string Base = "https://billing.example/problems/";
 
+    /// <summary>The type URI of a kind of problem (<c>invalid</c>, <c>unavailable</c>...): every answer's type has this one base.</summary>
+    public static string Type(string kind) => Base + kind;
+
     public static IResult Invalid(string detail, IDictionary<string, string[]>? errors = null) =>
         errors is null
-            ? Results.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", type: Base + "invalid")
-            : Results.ValidationProblem(errors, detail: detail, title: "Invalid request", type: Base + "invalid");
+            ? Results.Problem(detail: detail, statusCode: StatusCodes.Status400BadRequest, title: "Invalid request", type: Type("invalid"))
+            : Results.ValidationProblem(errors, detail: detail, title: "Invalid request", type: Type("invalid"));
 
     public static ProblemHttpResult NotFound(string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Base + "not-found");
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status404NotFound, title: "Not found", type: Type("not-found"));
 
     public static ProblemHttpResult Forbidden(string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Base + "forbidden");
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden", type: Type("forbidden"));
 
     public static ProblemHttpResult Conflict(string title, string detail, IDictionary<string, object?>? extensions = null) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: Base + "conflict", extensions: extensions);
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status409Conflict, title: title, type: Type("conflict"), extensions: extensions);
 
     public static ProblemHttpResult Unprocessable(string title, string detail) =>
-        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: Base + "unprocessable");
+        TypedResults.Problem(detail: detail, statusCode: StatusCodes.Status422UnprocessableEntity, title: title, type: Type("unprocessable"));
 
     public static ProblemHttpResult NotAcceptable(IEnumerable<string> offered) =>
         TypedResults.Problem(
             detail: $"This resource is available as {string.Join(", ", offered)}; the Accept header rules out every one.",
-            statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable", type: Base + "not-acceptable");
+            statusCode: StatusCodes.Status406NotAcceptable, title: "Not acceptable", type: Type("not-acceptable"));
 }

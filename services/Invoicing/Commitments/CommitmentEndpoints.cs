@@ -17,6 +17,14 @@ namespace Billing.Invoicing.Commitments;
 
 public sealed record MakeCommitment(string? TenantId, string? Sku, int GpuCount, string? StartsOn, int Months);
 
+/// <summary>The query of <c>GET /v1/commitments</c>: a staff key names the tenant; a tenant key lists its own.</summary>
+public sealed record CommitmentListRequest(string? TenantId);
+
+public sealed class CommitmentListRequestValidator : AbstractValidator<CommitmentListRequest>
+{
+    public CommitmentListRequestValidator() => RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
+}
+
 /// <summary>Limits on what one commitment may reserve (<c>Billing:Commitments</c>).</summary>
 public sealed class CommitmentOptions
 {
@@ -81,14 +89,9 @@ public static class CommitmentEndpoints
             ? TypedResults.Ok(commitment)
             : Problems.NotFound($"No commitment '{commitmentId}'.");
 
-    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, string? tenantId)
+    private static async Task<IResult> ListAsync(ClaimsPrincipal user, IQuerySession session, [AsParameters] CommitmentListRequest request)
     {
-        if (tenantId is not null && !InputRules.IsId(tenantId))
-        {
-            return Problems.Invalid("The commitment query is invalid.", new Dictionary<string, string[]> { ["tenantId"] = ["A tenant id."] });
-        }
-
-        var tenant = user.ReadableTenant(tenantId);
+        var tenant = user.ReadableTenant(request.TenantId);
         var commitments = session.Query<Commitment>().AsQueryable();
         if (tenant is not null)
         {

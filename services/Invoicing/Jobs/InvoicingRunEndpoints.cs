@@ -1,12 +1,20 @@
-using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Validation;
+using FluentValidation;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Invoicing.Jobs;
+
+/// <summary>The query of <c>GET /v1/invoicing/runs</c>: of a period when given, only runs with failures with <c>failed=true</c>.</summary>
+public sealed record InvoicingRunsRequest(string? Period, bool? Failed);
+
+public sealed class InvoicingRunsRequestValidator : AbstractValidator<InvoicingRunsRequest>
+{
+    public InvoicingRunsRequestValidator() => RuleFor(r => r.Period).Period().When(r => r.Period is not null);
+}
 
 public static class InvoicingRunEndpoints
 {
@@ -15,21 +23,16 @@ public static class InvoicingRunEndpoints
     public static void MapInvoicingRuns(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/v1/invoicing/runs", ListAsync).RequireAuthorization(p => p.RequireRole(Roles.Finance, Roles.Ops)).Produces<List<InvoicingRun>>();
 
-    /// <summary>The draft job's latest runs, newest first: of a period when given, only those with failures with <c>failed=true</c>.</summary>
-    private static async Task<IResult> ListAsync(string? period, bool? failed, IQuerySession session, HttpContext http)
+    /// <summary>The draft job's latest runs, newest first.</summary>
+    private static async Task<IResult> ListAsync([AsParameters] InvoicingRunsRequest request, IQuerySession session, HttpContext http)
     {
-        if (period is not null && !InputRules.IsPeriod(period))
-        {
-            return Problems.Invalid("The query is invalid.", new Dictionary<string, string[]> { ["period"] = ["A month, YYYY-MM, in the years 2000 to 2199."] });
-        }
-
         var runs = session.Query<InvoicingRun>().AsQueryable();
-        if (period is not null)
+        if (request.Period is { } period)
         {
             runs = runs.Where(r => r.Periods.Contains(period));
         }
 
-        if (failed is true)
+        if (request.Failed is true)
         {
             runs = runs.Where(r => r.Unrated > 0);
         }

@@ -86,7 +86,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
                 statusCode: StatusCodes.Status401Unauthorized,
                 title: "Unauthorized",
                 detail: refused ? "The bearer key is unknown or revoked." : "This request needs an 'Authorization: Bearer <key>' header.",
-                type: "https://billing.example/problems/unauthorized")
+                type: Problems.Type("unauthorized"))
             .ExecuteAsync(Context);
     }
 
@@ -95,7 +95,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
                 statusCode: StatusCodes.Status403Forbidden,
                 title: "Forbidden",
                 detail: "This key's role may not make this request.",
-                type: "https://billing.example/problems/forbidden")
+                type: Problems.Type("forbidden"))
             .ExecuteAsync(Context);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Refused a malformed bearer key.")]

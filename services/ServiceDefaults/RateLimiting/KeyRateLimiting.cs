@@ -60,7 +60,7 @@ public static class KeyRateLimiting
                 statusCode: StatusCodes.Status429TooManyRequests,
                 title: "Too many requests",
                 detail: $"This key has used its request rate; retry in {seconds} s.",
-                type: "https://billing.example/problems/rate-limited")
+                type: Problems.Type("rate-limited"))
             .ExecuteAsync(rejected.HttpContext);
     }
 }

@@ -27,13 +27,12 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
 
     private static ProblemDetails Describe(BadHttpRequestException bad)
     {
-        const string Type = "https://billing.example/problems/";
         switch (bad.StatusCode)
         {
             case StatusCodes.Status413PayloadTooLarge:
-                return new ProblemDetails { Status = 413, Title = "Request too large", Type = Type + "too-large", Detail = "The request body exceeds this endpoint's limit; nothing was changed." };
+                return new ProblemDetails { Status = 413, Title = "Request too large", Type = Problems.Type("too-large"), Detail = "The request body exceeds this endpoint's limit; nothing was changed." };
             case StatusCodes.Status415UnsupportedMediaType:
-                return new ProblemDetails { Status = 415, Title = "Unsupported media type", Type = Type + "unsupported-media-type", Detail = "Send the body as application/json." };
+                return new ProblemDetails { Status = 415, Title = "Unsupported media type", Type = Problems.Type("unsupported-media-type"), Detail = "Send the body as application/json." };
         }
 
         var errors = new Dictionary<string, string[]>();
@@ -55,7 +54,7 @@ public sealed partial class BadRequestExceptionHandler(IProblemDetailsService pr
         {
             Status = 400,
             Title = "Invalid request",
-            Type = Type + "invalid",
+            Type = Problems.Type("invalid"),
             Detail = "The request could not be read; nothing was changed.",
         };
     }
