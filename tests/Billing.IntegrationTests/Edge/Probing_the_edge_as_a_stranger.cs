@@ -104,6 +104,8 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get($"/v1/leases/{cast.LeaseId}", Tenant) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
         yield return Row.Post($"/v1/leases/{ghost}/end", null, HttpStatusCode.NotFound, tenants);
         yield return Row.Get(usage, Tenant, Finance, Ops) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
+        yield return Row.Get("/v1/meters", keyed);
+        yield return Row.Post("/v1/events", "{}", HttpStatusCode.UnsupportedMediaType, tenants);
         yield return Row.Get("/v1/prices", keyed);
         yield return Row.Get($"/v1/prices/spot/{EdgeCast.Sku}", keyed);
         yield return Row.Get("/v1/invoices", [.. tenants, .. staff]);
