@@ -78,7 +78,11 @@ public static class UsageEndpoints
         {
             csv.WriteRecords(report.Buckets.Select(b => new
             {
-                start = Start(b), key = b.Key, gpuSeconds = b.GpuSeconds, energyWh = b.EnergyWh, meanUtilizationPct = b.MeanUtilizationPct,
+                start = Start(b),
+                key = b.Key,
+                gpuSeconds = b.GpuSeconds,
+                energyWh = b.EnergyWh,
+                meanUtilizationPct = b.MeanUtilizationPct,
             }));
         }
 
