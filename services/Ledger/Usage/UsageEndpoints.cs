@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Billing.Ledger.Meters;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Validation;
@@ -12,7 +13,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Ledger.Usage;
 
 /// <summary>The query of <c>GET /v1/usage</c>.</summary>
-public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null);
+public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null, string? Meter = null);
 
 public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
 {
@@ -21,7 +22,9 @@ public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
         RuleFor(r => r.From).Time();
         RuleFor(r => r.To).Time();
         RuleFor(r => r.Granularity).OneOf<UsageRequest, Granularity>();
-        RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>();
+        RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>().When(r => r.Meter is null);
+        RuleFor(r => r.GroupBy).Id().When(r => r.Meter is not null && r.GroupBy is not null);
+        RuleFor(r => r.Meter).Id().When(r => r.Meter is not null);
         RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
         RuleFor(r => r.Metric).OneOf<UsageRequest, UsageMetric>();
     }
@@ -32,7 +35,8 @@ public static class UsageEndpoints
     public static void MapUsage(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff).Offering(ContentNegotiation.Json, "text/csv").Produces<UsageReport>().ProducesProblem(StatusCodes.Status404NotFound);
 
-    private static async Task<IResult> GetAsync(HttpContext http, ClaimsPrincipal user, UsageReader reader, UsageEnergy energy, [AsParameters] UsageRequest request)
+    private static async Task<IResult> GetAsync(
+        HttpContext http, ClaimsPrincipal user, UsageReader reader, UsageEnergy energy, MeterUsageReader meters, [AsParameters] UsageRequest request)
     {
         var tenant = user.ReadableTenant(request.TenantId);
         if (tenant is null && !user.IsInRole(Roles.Tenant))
@@ -47,6 +51,11 @@ public static class UsageEndpoints
 
         InputRules.TryParseTime(request.From, out var from);
         InputRules.TryParseTime(request.To, out var to);
+        if (request.Meter is not null)
+        {
+            return await meters.AnswerAsync(http, tenant, from, to, request);
+        }
+
         var query = new UsageQuery(tenant, from, to,
             EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku));
         if (query.Problem() is { } problem)
