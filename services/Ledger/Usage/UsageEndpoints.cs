@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Ledger.Usage;
 
 /// <summary>The query of <c>GET /v1/usage</c>.</summary>
-public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId);
+public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? LeaseId = null);
 
 public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
 {
@@ -23,6 +23,7 @@ public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
         RuleFor(r => r.Granularity).OneOf<UsageRequest, Granularity>();
         RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>();
         RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
+        RuleFor(r => r.LeaseId).Must(id => Guid.TryParseExact(id, "D", out _)).WithMessage("A lease id (a GUID).").When(r => r.LeaseId is not null);
     }
 }
 
@@ -47,7 +48,8 @@ public static class UsageEndpoints
         InputRules.TryParseTime(request.From, out var from);
         InputRules.TryParseTime(request.To, out var to);
         var query = new UsageQuery(tenant, from, to,
-            EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku));
+            EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku),
+            request.LeaseId is null ? null : Guid.ParseExact(request.LeaseId, "D"));
         if (query.Problem() is { } problem)
         {
             return Problems.Invalid(problem);
