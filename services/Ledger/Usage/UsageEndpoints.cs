@@ -13,7 +13,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Ledger.Usage;
 
 /// <summary>The query of <c>GET /v1/usage</c>.</summary>
-public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null, string? Meter = null);
+public sealed record UsageRequest(
+    string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null, string? Meter = null, string? LeaseId = null);
 
 public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
 {
@@ -27,6 +28,7 @@ public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
         RuleFor(r => r.Meter).Id().When(r => r.Meter is not null);
         RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
         RuleFor(r => r.Metric).OneOf<UsageRequest, UsageMetric>();
+        RuleFor(r => r.LeaseId).Must(id => Guid.TryParseExact(id, "D", out _)).WithMessage("A lease id (a GUID).").When(r => r.LeaseId is not null);
     }
 }
 
@@ -57,7 +59,8 @@ public static class UsageEndpoints
         }
 
         var query = new UsageQuery(tenant, from, to,
-            EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku));
+            EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku),
+            request.LeaseId is null ? null : Guid.ParseExact(request.LeaseId, "D"));
         if (query.Problem() is { } problem)
         {
             return Problems.Invalid(problem);
