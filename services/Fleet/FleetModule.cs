@@ -4,6 +4,7 @@ using Billing.Fleet.Leases;
 using Billing.Fleet.Messaging;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Placement;
 using Billing.Fleet.Pricing;
 using Billing.Fleet.Telemetry;
 using Billing.Contracts.Fleet;
@@ -33,7 +34,7 @@ public sealed class FleetModule : IBillingModule
 
     // Access (tenants, keys) and prices are mapped here: one service owns each path behind the gateway.
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus", OrleansDashboardPath];
+        ["/v1/nodes", "/v1/leases", "/v1/fabrics", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus", OrleansDashboardPath];
 
     /// <summary>The silo's dashboard (grains, calls, silos), for ops keys.</summary>
     public const string OrleansDashboardPath = "/ops/orleans";
@@ -63,6 +64,7 @@ public sealed class FleetModule : IBillingModule
         endpoints.MapNodes();
         endpoints.MapHeartbeats();
         endpoints.MapLeases();
+        endpoints.MapFabrics();
         endpoints.MapPrices();
         endpoints.MapTelemetry();
         // Its pages and data calls are a vendor's UI, not this API: the README lists the dashboard, not each of its routes.

@@ -14,6 +14,9 @@ public enum UsageGrouping
     Sku,
     Lease,
     Pricing,
+
+    /// <summary>By the node that metered each window (read from the stored windows).</summary>
+    Node,
 }
 
 /// <summary>What a report measures: GPU-seconds alone (the default), or with their GPU energy and mean utilization.</summary>
@@ -35,8 +38,8 @@ public sealed record UsageReport(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? TotalEnergyWh = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
-/// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size and a grouping.</summary>
-public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy)
+/// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size, a grouping, and optionally one lease.</summary>
+public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy, Guid? LeaseId = null)
 {
     public static readonly TimeSpan MaxMinuteRange = TimeSpan.FromDays(7);
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
@@ -67,10 +70,14 @@ public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOf
 
     public DateTimeOffset BucketOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % BucketSize.Ticks, TimeSpan.Zero);
 
-    public string KeyOf(string sku, Guid leaseId, Billing.Contracts.PricingModel pricing) => GroupBy switch
+    /// <summary>Node grouping and a single lease are answered from the stored windows, which know both.</summary>
+    public bool ReadsWindows => Granularity == Granularity.Minute || GroupBy == UsageGrouping.Node || LeaseId is not null;
+
+    public string KeyOf(string sku, Guid leaseId, Billing.Contracts.PricingModel pricing, string? nodeId = null) => GroupBy switch
     {
         UsageGrouping.Sku => sku,
         UsageGrouping.Lease => leaseId.ToString(),
+        UsageGrouping.Node => nodeId ?? "unknown",
         _ => pricing.ToString(),
     };
 }
