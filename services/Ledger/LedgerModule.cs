@@ -24,6 +24,7 @@ public sealed class LedgerModule : IBillingModule
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddScoped<UsageReader>();
+        builder.Services.AddScoped<UsageEnergy>();
         builder.AddMeters();
         builder.Services.AddSingleton<ReplayRunner>();
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
