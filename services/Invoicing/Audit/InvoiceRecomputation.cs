@@ -1,6 +1,7 @@
 using Billing.Contracts.Fleet;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
+using Billing.Ledger;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Pricing;
 using Marten;
@@ -31,12 +32,14 @@ public static class InvoiceRecomputation
             .Where(c => c.StartsAt < end && c.EndsAt > start);
         var prices = await PriceHistory.LoadAsync(session, cancellationToken);
         var spot = await SpotPriceHistory.LoadAsync(session, usage.Select(u => u.Sku).Distinct(), cancellationToken);
+        var meters = await new MartenRatableUsage(session).MeterHoursFromStreamsAsync(period, tenantId, cancellationToken);
         return new RatingInputs(
             period,
             usage.ToLookup(u => u.TenantId, u => new RatableWindow(u.UsageId, u.Sku, u.Pricing, u.WindowStart, u.GpuSeconds, u.UnbilledGpuSeconds)),
             commitments.ToLookup(c => c.TenantId),
             prices,
-            spot);
+            spot,
+            meters: meters.ToLookup(h => h.TenantId));
     }
 
     /// <summary>
@@ -46,9 +49,15 @@ public static class InvoiceRecomputation
     public static IReadOnlyList<InvoiceLine> BilledFor(string period, Invoice? own, IEnumerable<Invoice> later) =>
         (own?.Lines.Where(l => l.AdjustsPeriod is null) ?? [])
             .Concat(later.SelectMany(i => i.Lines).Where(l => l.AdjustsPeriod == period))
-            .GroupBy(l => (l.Sku, l.Charge))
-            .Select(g => g.First() with { GpuSeconds = g.Sum(l => l.GpuSeconds), Amount = g.Sum(l => l.Amount), AdjustsPeriod = null })
-            .Where(l => l.GpuSeconds != 0 || l.Amount != 0)
+            .GroupBy(l => (l.Sku, l.Charge, l.Metered?.Group, l.Metered?.Tier))
+            .Select(g => g.First() with
+            {
+                GpuSeconds = g.Sum(l => l.GpuSeconds),
+                Amount = g.Sum(l => l.Amount),
+                AdjustsPeriod = null,
+                Metered = g.First().Metered is { } metered ? metered with { Quantity = g.Sum(l => l.Metered!.Quantity) } : null,
+            })
+            .Where(l => l.GpuSeconds != 0 || l.Amount != 0 || l.Metered?.Quantity is not (null or 0))
             .ToList();
 }
 

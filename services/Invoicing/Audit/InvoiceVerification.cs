@@ -6,7 +6,10 @@ using Marten;
 
 namespace Billing.Invoicing.Audit;
 
-public sealed record LineDifference(string Sku, Charge Charge, decimal BilledGpuSeconds, decimal RecomputedGpuSeconds, decimal BilledAmount, decimal RecomputedAmount);
+/// <remarks>A meter line's difference names its group and tier, with its quantities.</remarks>
+public sealed record LineDifference(
+    string Sku, Charge Charge, decimal BilledGpuSeconds, decimal RecomputedGpuSeconds, decimal BilledAmount, decimal RecomputedAmount,
+    string? Group = null, int? Tier = null, decimal BilledQuantity = 0, decimal RecomputedQuantity = 0);
 
 public sealed record VerificationReport(
     Guid InvoiceId, InvoiceStatus Status, bool Equal, string StoredHash, string ReplayedHash, string BilledHash, string RecomputedHash, IReadOnlyList<LineDifference> Differences);
@@ -40,12 +43,13 @@ public sealed class InvoiceVerification(IDocumentStore store)
 
     public static IReadOnlyList<LineDifference> Compare(IReadOnlyList<InvoiceLine> billed, IReadOnlyList<InvoiceLine> recomputed)
     {
-        var b = billed.ToDictionary(l => (l.Sku, l.Charge));
-        var r = recomputed.ToDictionary(l => (l.Sku, l.Charge));
+        var b = billed.ToDictionary(l => (l.Sku, l.Charge, l.Metered?.Group, l.Metered?.Tier));
+        var r = recomputed.ToDictionary(l => (l.Sku, l.Charge, l.Metered?.Group, l.Metered?.Tier));
         return b.Keys.Union(r.Keys)
             .Select(k => new LineDifference(k.Sku, k.Charge, b.GetValueOrDefault(k)?.GpuSeconds ?? 0, r.GetValueOrDefault(k)?.GpuSeconds ?? 0,
-                b.GetValueOrDefault(k)?.Amount ?? 0, r.GetValueOrDefault(k)?.Amount ?? 0))
-            .Where(d => d.BilledGpuSeconds != d.RecomputedGpuSeconds || d.BilledAmount != d.RecomputedAmount)
+                b.GetValueOrDefault(k)?.Amount ?? 0, r.GetValueOrDefault(k)?.Amount ?? 0, k.Group, k.Tier,
+                b.GetValueOrDefault(k)?.Metered?.Quantity ?? 0, r.GetValueOrDefault(k)?.Metered?.Quantity ?? 0))
+            .Where(d => d.BilledGpuSeconds != d.RecomputedGpuSeconds || d.BilledAmount != d.RecomputedAmount || d.BilledQuantity != d.RecomputedQuantity)
             .OrderBy(d => d.Sku, StringComparer.Ordinal).ThenBy(d => d.Charge)
             .ToList();
     }
@@ -54,9 +58,16 @@ public sealed class InvoiceVerification(IDocumentStore store)
     public static string Hash(IEnumerable<InvoiceLine> lines, decimal total)
     {
         var canonical = new StringBuilder();
-        foreach (var l in lines.OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge).ThenBy(l => l.AdjustsPeriod, StringComparer.Ordinal))
+        foreach (var l in lines.OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge).ThenBy(l => l.AdjustsPeriod, StringComparer.Ordinal)
+            .ThenBy(l => l.Metered?.Group, StringComparer.Ordinal).ThenBy(l => l.Metered?.Tier))
         {
-            canonical.Append(CultureInfo.InvariantCulture, $"{l.Sku}|{l.Charge}|{l.AdjustsPeriod}|{l.GpuSeconds:0.############}|{l.Amount:0.############}\n");
+            canonical.Append(CultureInfo.InvariantCulture, $"{l.Sku}|{l.Charge}|{l.AdjustsPeriod}|{l.GpuSeconds:0.############}|{l.Amount:0.############}");
+            if (l.Metered is { } metered)
+            {
+                canonical.Append(CultureInfo.InvariantCulture, $"|{metered.Group}|{metered.Tier}|{metered.Quantity:0.############}");
+            }
+
+            canonical.Append('\n');
         }
 
         canonical.Append(CultureInfo.InvariantCulture, $"total|{total:0.############}");

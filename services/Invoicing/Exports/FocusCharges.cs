@@ -54,9 +54,14 @@ public static class FocusCharges
         var (start, end) = BillingPeriod.Bounds(period);
         var digits = prices.At(start).MinorUnitDigits;
         var exact = Exact(windows, commitments, prices, spot, start, end);
-        var billed = Billed(exact, lines, digits, start, end);
-        return Effective(billed, digits);
+        var billed = Billed(exact, [.. lines.Where(l => l.Metered is null)], digits, start, end);
+        return Effective([.. billed, .. MeterCharges(lines, start, end)], digits);
     }
+
+    /// <summary>A meter line as one charge for the month: its SKU names meter, group and tier, so every line stays a row of its own.</summary>
+    private static IEnumerable<FocusCharge> MeterCharges(IEnumerable<InvoiceLine> lines, DateTimeOffset start, DateTimeOffset end) =>
+        lines.Where(l => l.Metered is not null && l.Amount != 0).Select(l => new FocusCharge(
+            $"{l.Sku}:{l.Metered!.Group}:tier-{l.Metered.Tier + 1}", Charge.Metered, null, null, false, start, end, l.UnitPrice, l.UnitPrice, 0, l.Amount, l.Amount));
 
     /// <summary>
     /// What an invoice's adjustment lines add to an issued period, per row: the usage that moved
@@ -71,16 +76,19 @@ public static class FocusCharges
         ArgumentNullException.ThrowIfNull(prices);
         var (start, end) = BillingPeriod.Bounds(adjusted.Period);
         var digits = prices.At(start).MinorUnitDigits;
-        var lines = invoice.Lines.Where(l => l.AdjustsPeriod == adjusted.Period).ToList();
-        var before = Of(adjusted.Period, adjusted.AsIssued.Windows, adjusted.AsIssued.Commitments, InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, []), prices, spot);
-        var after = Of(adjusted.Period, adjusted.AsAdjusted.Windows, adjusted.AsAdjusted.Commitments, InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, [invoice]), prices, spot);
+        var all = invoice.Lines.Where(l => l.AdjustsPeriod == adjusted.Period).ToList();
+        var lines = all.Where(l => l.Metered is null).ToList();
+        var before = Of(adjusted.Period, adjusted.AsIssued.Windows, adjusted.AsIssued.Commitments, GpuLines(InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, [])), prices, spot);
+        var after = Of(adjusted.Period, adjusted.AsAdjusted.Windows, adjusted.AsAdjusted.Commitments, GpuLines(InvoiceRecomputation.BilledFor(adjusted.Period, adjusted.Issued, [invoice])), prices, spot);
         var moved = Difference(after, before);
-        var billed = Billed(moved, lines, digits, start, end);
+        var billed = Billed(moved, lines, digits, start, end).Concat(MeterCharges(all, start, end));
         var amortized = moved.ToDictionary(c => c.Key, c => c.EffectiveCost);
         return Ordered(billed
             .Select(c => c with { EffectiveCost = c.Commitment is not null && (c.Charge == Charge.ReservedCovered || c.Unused) ? amortized[c.Key] : EffectiveOf(c) })
             .Where(c => c.GpuSeconds != 0 || c.BilledCost != 0 || c.EffectiveCost != 0));
     }
+
+    private static List<InvoiceLine> GpuLines(IEnumerable<InvoiceLine> lines) => lines.Where(l => l.Metered is null).ToList();
 
     /// <summary>
     /// Per row, <paramref name="now"/> less <paramref name="issued"/>: GPU-seconds and effective cost. Nothing billed yet: the

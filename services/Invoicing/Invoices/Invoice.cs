@@ -37,6 +37,9 @@ public enum Charge
 
     /// <summary>The commitment itself: committed GPUs × hours of the period it runs, used or not.</summary>
     Commitment,
+
+    /// <summary>Hosted-model usage of a meter (tokens), per group and price tier: the line's <see cref="InvoiceLine.Metered"/> says what.</summary>
+    Metered,
 }
 
 /// <summary>
@@ -48,12 +51,15 @@ public enum Charge
 /// <see cref="HealthCreditGpuSeconds"/> are the leased GPU-seconds not billed because a GPU or node was
 /// unhealthy (shown, never charged). <see cref="EnergyWh"/> and <see cref="MeanUtilizationPct"/> are
 /// informational, never priced nor stored: filled in when the invoice is read (<see cref="InvoiceEnergy"/>).
+/// A <see cref="Charge.Metered"/> line names its meter as the SKU, has no GPU-seconds, and carries its
+/// quantity in <see cref="Metered"/> (its unit price is per that many units).
 /// </remarks>
 public sealed record InvoiceLine(
     string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount,
     string? AdjustsPeriod = null, decimal HealthCreditGpuSeconds = 0,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? EnergyWh = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null,
+    Billing.Invoicing.Meters.MeteredQuantity? Metered = null);
 
 /// <summary>The draft was re-rated from usage; it replaces the lines and total wholesale.</summary>
 public sealed record InvoiceDrafted(

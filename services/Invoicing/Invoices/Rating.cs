@@ -124,8 +124,8 @@ public static class Rating
     /// </summary>
     public static IReadOnlyList<InvoiceLine> Adjustments(IReadOnlyList<InvoiceLine> rerated, IReadOnlyList<InvoiceLine> issued, string period)
     {
-        var billed = issued.Where(l => l.AdjustsPeriod is null).ToDictionary(l => (l.Sku, l.Charge));
-        var now = rerated.ToDictionary(l => (l.Sku, l.Charge));
+        var billed = issued.Where(l => l.AdjustsPeriod is null).ToDictionary(l => (l.Sku, l.Charge, l.Metered?.Group, l.Metered?.Tier));
+        var now = rerated.ToDictionary(l => (l.Sku, l.Charge, l.Metered?.Group, l.Metered?.Tier));
         return now.Keys.Union(billed.Keys)
             .Select(key =>
             {
@@ -134,11 +134,20 @@ public static class Rating
                 var seconds = (r?.GpuSeconds ?? 0) - (b?.GpuSeconds ?? 0);
                 var amount = (r?.Amount ?? 0) - (b?.Amount ?? 0);
                 var hours = seconds / 3600m;
+                if ((r ?? b)!.Metered is { } metered)
+                {
+                    // A meter line's late quantity and what it adds: its unit price is per the meter's units, as on the line it adjusts.
+                    var quantity = (r?.Metered?.Quantity ?? 0) - (b?.Metered?.Quantity ?? 0);
+                    var unit = quantity == 0 ? 0 : Math.Round(amount / quantity * metered.UnitsPerPrice, 6, MidpointRounding.AwayFromZero);
+                    return new InvoiceLine(key.Sku, key.Charge, (r ?? b)!.Pricing, 0, 0, unit, amount, period, Metered: metered with { Quantity = quantity });
+                }
+
                 return new InvoiceLine(key.Sku, key.Charge, (r ?? b)!.Pricing, seconds, hours,
                     hours == 0 ? 0 : Math.Round(amount / hours, 6, MidpointRounding.AwayFromZero), amount, period);
             })
-            .Where(l => l.GpuSeconds != 0 || l.Amount != 0)
-            .OrderBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
+            .Where(l => l.GpuSeconds != 0 || l.Amount != 0 || l.Metered?.Quantity is not (null or 0))
+            .OrderBy(l => l.Charge == Charge.Metered).ThenBy(l => l.Sku, StringComparer.Ordinal).ThenBy(l => l.Charge)
+            .ThenBy(l => l.Metered?.Group, StringComparer.Ordinal).ThenBy(l => l.Metered?.Tier)
             .ToList();
     }
 

@@ -1,6 +1,6 @@
 using Billing.Contracts;
 using Billing.Invoicing.Commitments;
-using Billing.Ledger.Usage;
+using Billing.Ledger;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Pricing;
 using Marten;
@@ -45,8 +45,7 @@ public sealed class RatingScope
         IQuerySession session, string invoicePeriod, string ratedPeriod, PriceHistory prices, SpotPrices spot, CancellationToken cancellationToken)
     {
         var (start, end) = BillingPeriod.Bounds(ratedPeriod);
-        var revisions = (await session.Query<UsageRevision>().Where(r => r.Period == ratedPeriod).ToListAsync(cancellationToken))
-            .ToDictionary(r => r.TenantId, r => r.Revision);
+        var revisions = await new MartenRatableUsage(session).RevisionsAsync(ratedPeriod, cancellationToken);
         var rated = await CheckpointsAsync(session, ratedPeriod, ratedPeriod, cancellationToken);
         var pricesSeen = await session.LoadAsync<PriceCheckpoint>(PriceCheckpoint.IdFor(ratedPeriod, ratedPeriod), cancellationToken);
         if (invoicePeriod != ratedPeriod)
@@ -129,21 +128,7 @@ public sealed class RatingScope
     private static DateTimeOffset? NewSince(IReadOnlyList<DateTimeOffset> effective, int seen) =>
         seen >= effective.Count ? null : seen == 0 ? DateTimeOffset.MinValue : effective.Skip(seen).Min();
 
-    private static async Task<IReadOnlyList<string>> TenantsWithUsageAsync(
-        IQuerySession session, string period, DateTimeOffset from, string? spotSku, CancellationToken cancellationToken)
-    {
-        var hours = session.Query<RatableHour>().Where(h => h.Period == period);
-        if (from != DateTimeOffset.MinValue)
-        {
-            var hour = UsageHour.HourOf(from);
-            hours = hours.Where(h => h.HourStart >= hour);
-        }
-
-        if (spotSku is not null)
-        {
-            hours = hours.Where(h => h.Sku == spotSku && h.Pricing == PricingModel.Spot);
-        }
-
-        return await hours.Select(h => h.TenantId).Distinct().ToListAsync(cancellationToken);
-    }
+    private static Task<IReadOnlyList<string>> TenantsWithUsageAsync(
+        IQuerySession session, string period, DateTimeOffset from, string? spotSku, CancellationToken cancellationToken) =>
+        new MartenRatableUsage(session).TenantsWithUsageAsync(period, from, spotSku, cancellationToken);
 }

@@ -8,7 +8,8 @@ namespace Billing.Ledger.Meters;
 /// Appended to the tenant's meter stream for the month: the facts rating can be replayed from.
 /// </summary>
 public sealed record MeterUsageAggregated(
-    string TenantId, string Meter, string GroupKey, DateTimeOffset MinuteStart, decimal Quantity, long Events, long FirstSequence, long LastSequence);
+    string TenantId, string Meter, string GroupKey, DateTimeOffset MinuteStart, decimal Quantity, long Events, long FirstSequence, long LastSequence,
+    MeterAggregation Aggregation = MeterAggregation.Sum);
 
 /// <summary>
 /// A tenant's usage of one meter for one group in one UTC hour (by event time): what rating reads,
@@ -51,6 +52,34 @@ public sealed class MeterHour
     public static DateTimeOffset HourOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
 
     public static DateTimeOffset MinuteOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
+
+    /// <summary>The hours the minutes add up to (as the rollup stored them): what replaying a meter stream gives.</summary>
+    public static IEnumerable<MeterHour> Fold(IEnumerable<MeterUsageAggregated> minutes)
+    {
+        var hours = new Dictionary<string, MeterHour>();
+        foreach (var minute in minutes)
+        {
+            var start = HourOf(minute.MinuteStart);
+            var id = IdFor(minute.TenantId, minute.Meter, minute.GroupKey, start);
+            if (!hours.TryGetValue(id, out var hour))
+            {
+                hours[id] = hour = new MeterHour
+                {
+                    Id = id,
+                    TenantId = minute.TenantId,
+                    Meter = minute.Meter,
+                    GroupKey = minute.GroupKey,
+                    Period = BillingPeriod.Of(start),
+                    HourStart = start,
+                    Aggregation = minute.Aggregation,
+                };
+            }
+
+            hour.Add(minute);
+        }
+
+        return hours.Values;
+    }
 
     /// <summary>Folds a minute's aggregate into the hour.</summary>
     public void Add(MeterUsageAggregated minute)

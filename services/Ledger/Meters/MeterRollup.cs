@@ -103,9 +103,10 @@ public sealed partial class MeterRollup(
         var meters = options.Value.Definitions;
         var minutes = rows
             .GroupBy(r => (r.TenantId, r.Meter, r.GroupKey, Minute: MeterHour.MinuteOf(r.Time)))
+            .Select(g => (Key: g.Key, Rows: g, Aggregation: AggregationOf(meters, g.Key.Meter)))
             .Select(g => new MeterUsageAggregated(g.Key.TenantId, g.Key.Meter, g.Key.GroupKey, g.Key.Minute,
-                AggregationOf(meters, g.Key.Meter) == MeterAggregation.Max ? g.Max(r => r.Value) : g.Sum(r => r.Value),
-                g.Count(), g.Min(r => r.Sequence), g.Max(r => r.Sequence)))
+                g.Aggregation == MeterAggregation.Max ? g.Rows.Max(r => r.Value) : g.Rows.Sum(r => r.Value),
+                g.Rows.Count(), g.Rows.Min(r => r.Sequence), g.Rows.Max(r => r.Sequence), g.Aggregation))
             .OrderBy(m => m.MinuteStart)
             .ToList();
 

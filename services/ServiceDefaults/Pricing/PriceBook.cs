@@ -12,6 +12,9 @@ public sealed class PriceBook
 
     public Dictionary<string, SkuPrices> Skus { get; set; } = [];
 
+    /// <summary>Prices of hosted-model usage, per meter slug.</summary>
+    public Dictionary<string, MeterPrices> Meters { get; set; } = [];
+
     public SkuPrices For(string sku) =>
         Skus.TryGetValue(sku, out var prices) ? prices : throw new UnknownSkuException(sku);
 }

@@ -27,7 +27,7 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
 
             var now = time.GetUtcNow();
             var nextMinute = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
-            stream.AppendOne(new PriceBookChanged(book.Currency, book.MinorUnitDigits, book.Skus, latest is null ? DateTimeOffset.UnixEpoch : nextMinute));
+            stream.AppendOne(new PriceBookChanged(book.Currency, book.MinorUnitDigits, book.Skus, latest is null ? DateTimeOffset.UnixEpoch : nextMinute, book.Meters));
             try
             {
                 await session.SaveChangesAsync(cancellationToken);
@@ -44,7 +44,8 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
 
     private static bool Same(PriceBookChanged version, PriceBook book) =>
         version.Currency == book.Currency && version.MinorUnitDigits == book.MinorUnitDigits &&
-        JsonSerializer.Serialize(version.Skus.OrderBy(s => s.Key)) == JsonSerializer.Serialize(book.Skus.OrderBy(s => s.Key));
+        JsonSerializer.Serialize(version.Skus.OrderBy(s => s.Key)) == JsonSerializer.Serialize(book.Skus.OrderBy(s => s.Key)) &&
+        JsonSerializer.Serialize((version.Meters ?? new Dictionary<string, MeterPrices>()).OrderBy(m => m.Key)) == JsonSerializer.Serialize(book.Meters.OrderBy(m => m.Key));
 
     /// <summary>The version in force, read in the same fetch that makes the append optimistic.</summary>
     public sealed record LatestPriceBook(Guid Id, PriceBookChanged Version)
