@@ -13,6 +13,7 @@ using JasperFx.Events.Projections;
 using Marten.Events.Projections;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.GpuEnergy;
 using Billing.ServiceDefaults.Telemetry;
 using Orleans.Dashboard;
 using Marten;
@@ -77,17 +78,13 @@ public static class FleetServices
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<FleetMetrics>();
-        services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.AddLeaseEnergyReader(configuration);
         services.Configure<LeaseOptions>(configuration.GetSection(LeaseOptions.Section));
         services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
-        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
         services.AddSingleton(sp => new PostgresHeartbeatLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
         services.AddSingleton<IHeartbeatLog>(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
-        services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
-        services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
-        services.AddSingleton<LeaseTelemetryReader>();
         services.ConfigureMarten(options =>
         {
             options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);
@@ -96,6 +93,27 @@ public static class FleetServices
             options.Events.AddEventType<SpotPriceChanged>();
             options.Projections.Snapshot<SpotMarket>(SnapshotLifecycle.Inline);
         });
+        return services;
+    }
+
+    /// <summary>
+    /// The metering options, the data source and the telemetry reader, as <see cref="ILeaseEnergyReader"/> too (a
+    /// PostgreSQL read of the shared database): the host adds them whichever modules it runs, so a ledger or
+    /// invoicing host without the fleet reads energy by the fleet's rule. Adding them twice adds nothing.
+    /// </summary>
+    public static IServiceCollection AddLeaseEnergyReader(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (services.Any(s => s.ServiceType == typeof(ILeaseEnergyReader)))
+        {
+            return services;
+        }
+
+        services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
+        services.AddSingleton<LeaseTelemetryReader>();
+        services.AddSingleton<ILeaseEnergyReader>(sp => sp.GetRequiredService<LeaseTelemetryReader>());
         return services;
     }
 

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Billing.Ledger.Usage;
 
 public enum Granularity
@@ -17,11 +19,24 @@ public enum UsageGrouping
     Node,
 }
 
-public sealed record UsageBucket(DateTimeOffset Start, string Key, decimal GpuSeconds);
+/// <summary>What a report measures: GPU-seconds alone (the default), or with their GPU energy and mean utilization.</summary>
+public enum UsageMetric
+{
+    GpuSeconds,
+    Energy,
+}
+
+/// <summary>A bucket's usage; <see cref="EnergyWh"/> and <see cref="MeanUtilizationPct"/> only with <c>metric=energy</c> (informational, never priced).</summary>
+public sealed record UsageBucket(
+    DateTimeOffset Start, string Key, decimal GpuSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? EnergyWh = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
 public sealed record UsageReport(
     string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy,
-    IReadOnlyList<UsageBucket> Buckets, decimal TotalGpuSeconds);
+    IReadOnlyList<UsageBucket> Buckets, decimal TotalGpuSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? TotalEnergyWh = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
 /// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size, a grouping, and optionally one lease.</summary>
 public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy, Guid? LeaseId = null)

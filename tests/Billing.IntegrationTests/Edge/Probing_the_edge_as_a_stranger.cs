@@ -106,6 +106,8 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get("/v1/fabrics", [.. tenants, .. staff]);
         yield return Row.Get("/v1/fabrics?sku=NOT-A-SKU", HttpStatusCode.BadRequest, [.. tenants, .. staff]);
         yield return Row.Get(usage, Tenant, Finance, Ops) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
+        yield return Row.Get("/v1/meters", keyed);
+        yield return Row.Post("/v1/events", "{}", HttpStatusCode.UnsupportedMediaType, tenants);
         yield return Row.Get("/v1/prices", keyed);
         yield return Row.Get($"/v1/prices/spot/{EdgeCast.Sku}", keyed);
         yield return Row.Get("/v1/invoices", [.. tenants, .. staff]);
