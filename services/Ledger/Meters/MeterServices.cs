@@ -21,6 +21,14 @@ public static class MeterServices
         services.AddSingleton(sp => new MeterEventLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<MeterEventLog>>()));
         services.AddHostedService(sp => sp.GetRequiredService<MeterEventLog>());
-        services.ConfigureMarten(options => options.Events.AddEventType<MetersChanged>());
+        services.AddScoped<MeterUsageReader>();
+        services.AddSingleton<MeterRollup>();
+        services.AddHostedService(sp => sp.GetRequiredService<MeterRollup>());
+        services.ConfigureMarten(options =>
+        {
+            options.Events.AddEventType<MetersChanged>();
+            options.Events.AddEventType<MeterUsageAggregated>();
+            options.Schema.For<MeterHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index(h => h.TenantId);
+        });
     }
 }

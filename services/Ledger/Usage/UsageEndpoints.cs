@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Claims;
+using Billing.Ledger.Meters;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Validation;
@@ -12,7 +13,8 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Ledger.Usage;
 
 /// <summary>The query of <c>GET /v1/usage</c>.</summary>
-public sealed record UsageRequest(string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null, string? LeaseId = null);
+public sealed record UsageRequest(
+    string? From, string? To, string? Granularity, string? GroupBy, string? TenantId, string? Metric = null, string? Meter = null, string? LeaseId = null);
 
 public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
 {
@@ -21,7 +23,9 @@ public sealed class UsageRequestValidator : AbstractValidator<UsageRequest>
         RuleFor(r => r.From).Time();
         RuleFor(r => r.To).Time();
         RuleFor(r => r.Granularity).OneOf<UsageRequest, Granularity>();
-        RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>();
+        RuleFor(r => r.GroupBy).OneOf<UsageRequest, UsageGrouping>().When(r => r.Meter is null);
+        RuleFor(r => r.GroupBy).Id().When(r => r.Meter is not null && r.GroupBy is not null);
+        RuleFor(r => r.Meter).Id().When(r => r.Meter is not null);
         RuleFor(r => r.TenantId).Id().When(r => r.TenantId is not null);
         RuleFor(r => r.Metric).OneOf<UsageRequest, UsageMetric>();
         RuleFor(r => r.LeaseId).Must(id => Guid.TryParseExact(id, "D", out _)).WithMessage("A lease id (a GUID).").When(r => r.LeaseId is not null);
@@ -33,7 +37,8 @@ public static class UsageEndpoints
     public static void MapUsage(this IEndpointRouteBuilder endpoints) =>
         endpoints.MapGet("/v1/usage", GetAsync).RequireAuthorization(Policies.TenantOrStaff).Offering(ContentNegotiation.Json, "text/csv").Produces<UsageReport>().ProducesProblem(StatusCodes.Status404NotFound);
 
-    private static async Task<IResult> GetAsync(HttpContext http, ClaimsPrincipal user, UsageReader reader, UsageEnergy energy, [AsParameters] UsageRequest request)
+    private static async Task<IResult> GetAsync(
+        HttpContext http, ClaimsPrincipal user, UsageReader reader, UsageEnergy energy, MeterUsageReader meters, [AsParameters] UsageRequest request)
     {
         var tenant = user.ReadableTenant(request.TenantId);
         if (tenant is null && !user.IsInRole(Roles.Tenant))
@@ -48,6 +53,11 @@ public static class UsageEndpoints
 
         InputRules.TryParseTime(request.From, out var from);
         InputRules.TryParseTime(request.To, out var to);
+        if (request.Meter is not null)
+        {
+            return await meters.AnswerAsync(http, tenant, from, to, request);
+        }
+
         var query = new UsageQuery(tenant, from, to,
             EnumText.ParseOr(request.Granularity, Granularity.Hour), EnumText.ParseOr(request.GroupBy, UsageGrouping.Sku),
             request.LeaseId is null ? null : Guid.ParseExact(request.LeaseId, "D"));
@@ -80,7 +90,11 @@ public static class UsageEndpoints
         {
             csv.WriteRecords(report.Buckets.Select(b => new
             {
-                start = Start(b), key = b.Key, gpuSeconds = b.GpuSeconds, energyWh = b.EnergyWh, meanUtilizationPct = b.MeanUtilizationPct,
+                start = Start(b),
+                key = b.Key,
+                gpuSeconds = b.GpuSeconds,
+                energyWh = b.EnergyWh,
+                meanUtilizationPct = b.MeanUtilizationPct,
             }));
         }
 
