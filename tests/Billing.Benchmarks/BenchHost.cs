@@ -80,16 +80,20 @@ public sealed class BenchHost : IAsyncDisposable
     /// <summary>
     /// Registers nodes of one SKU as the API does (node grain, then its SKU pool) and posts one
     /// heartbeat each at the billing clock's time, reporting every GPU healthy, so they are reachable.
+    /// <paramref name="place"/> gives node i its fabric and rack (default: the region, no rack).
     /// </summary>
-    public async Task<IReadOnlyList<string>> AddNodesAsync(string sku, int count, int gpus, int concurrency, CancellationToken stop)
+    public async Task<IReadOnlyList<string>> AddNodesAsync(
+        string sku, int count, int gpus, int concurrency, CancellationToken stop, Func<int, (string Fabric, string? Rack)>? place = null)
     {
         var nodeIds = Enumerable.Range(0, count).Select(i => $"bench-node-{i:D5}").ToList();
         var all = NodeHealth.AllGpus(gpus);
         var observedAt = MeteringRules.ToMillisecond(Clock.GetUtcNow());
-        await Parallel.ForEachAsync(nodeIds, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop }, async (nodeId, _) =>
+        await Parallel.ForEachAsync(Enumerable.Range(0, count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop }, async (i, _) =>
         {
+            var nodeId = nodeIds[i];
             var node = Grains.GetGrain<INodeGrain>(nodeId);
-            var view = await node.Register(new NodeSpec(sku, gpus, "bench-1"));
+            var (fabric, rack) = place?.Invoke(i) ?? ("bench-1", null);
+            var view = await node.Register(new NodeSpec(sku, gpus, "bench-1", fabric, rack));
             await Grains.GetGrain<ISkuPoolGrain>(sku).AddNode(view!);
             if (await node.RecordHeartbeat(new HeartbeatSample(observedAt, all), all) is var admission and not HeartbeatAdmission.Accepted)
             {

@@ -14,9 +14,10 @@ public sealed class UsageEnergy(IQuerySession session, ILeaseEnergyReader energy
     public async Task<UsageReport> AddToAsync(UsageReport report, UsageQuery query, CancellationToken cancellationToken)
     {
         var sums = new Dictionary<(DateTimeOffset Start, string Key), EnergySum>();
-        foreach (var lease in await LeasePlacements.OfTenantAsync(session, query.TenantId, query.From, query.To, cancellationToken))
+        var leases = await LeasePlacements.OfTenantAsync(session, query.TenantId, query.From, query.To, cancellationToken);
+        foreach (var lease in leases.Where(l => query.LeaseId is null || l.Started.LeaseId == query.LeaseId))
         {
-            var key = query.KeyOf(lease.Started.Sku, lease.Started.LeaseId, lease.Started.Pricing);
+            var key = query.KeyOf(lease.Started.Sku, lease.Started.LeaseId, lease.Started.Pricing, lease.Started.NodeId);
             foreach (var (start, sum) in await energy.ReadAsync(lease.Placement, query.From, query.To, query.BucketSize, cancellationToken))
             {
                 sums[(start, key)] = sums.GetValueOrDefault((start, key), EnergySum.Zero).Add(sum);

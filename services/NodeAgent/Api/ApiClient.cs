@@ -38,15 +38,18 @@ public sealed class ApiClient(HttpClient http)
         SendAsync<Lease>(HttpMethod.Get, $"v1/leases/{Uri.EscapeDataString(leaseId)}", tenantKey, null, ct);
 
     public Task<UsageReport> GetUsageAsync(
-        string key, DateTimeOffset from, DateTimeOffset to, string granularity, string groupBy, CancellationToken ct) =>
+        string key, DateTimeOffset from, DateTimeOffset to, string granularity, string groupBy, CancellationToken ct, string? leaseId = null) =>
         SendAsync<UsageReport>(HttpMethod.Get,
             $"v1/usage?from={Uri.EscapeDataString(ApiJson.Format(from))}&to={Uri.EscapeDataString(ApiJson.Format(to))}" +
-            $"&granularity={granularity}&groupBy={groupBy}",
+            $"&granularity={granularity}&groupBy={groupBy}" + (leaseId is null ? "" : $"&leaseId={Uri.EscapeDataString(leaseId)}"),
             key, null, ct);
 
-    public async Task RunInvoicingDraftAsync(string opsKey, CancellationToken ct)
+    public Task RunInvoicingDraftAsync(string opsKey, CancellationToken ct) => RunJobAsync(opsKey, "invoicing-draft", ct);
+
+    /// <summary>Runs a recurring job now and waits until it is done.</summary>
+    public async Task RunJobAsync(string opsKey, string jobId, CancellationToken ct)
     {
-        using var response = await SendRawAsync(HttpMethod.Post, "v1/ops/jobs/invoicing-draft/run", opsKey, null, ct);
+        using var response = await SendRawAsync(HttpMethod.Post, $"v1/ops/jobs/{Uri.EscapeDataString(jobId)}/run", opsKey, null, ct);
         await EnsureSuccessAsync(response, ct);
     }
 

@@ -22,9 +22,9 @@ public sealed record CreateTenant(string Name);
 
 public sealed record TenantCreated(string TenantId, string Name, string ApiKey);
 
-public sealed record RegisterNode(string NodeId, string Sku, int GpuCount, string Region);
+public sealed record RegisterNode(string NodeId, string Sku, int GpuCount, string Region, string? Fabric = null, string? Rack = null);
 
-public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey);
+public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey, string? Fabric = null, string? Rack = null);
 
 public sealed record Heartbeat(DateTimeOffset ObservedAt, IReadOnlyList<GpuTelemetry> Gpus);
 
@@ -41,7 +41,12 @@ public sealed record GpuTelemetry(
     long? EccUncorrected,
     int? Xid);
 
-public sealed record RequestLease(string Sku, int GpuCount, PricingModel Pricing);
+/// <summary>A lease request; beyond one node's GPUs, whole nodes of one fabric, and what to do when one fails (Replace, Shrink, End).</summary>
+public sealed record RequestLease(string Sku, int GpuCount, PricingModel Pricing, string? Fabric = null, string? OnNodeFailure = null);
+
+/// <summary>One node's part of a lease: when it joined, when heartbeats began to vouch for it, when it left, and what it metered.</summary>
+public sealed record LeaseNode(
+    string NodeId, string? Rack, IReadOnlyList<int> GpuIndices, string State, DateTimeOffset JoinedAt, DateTimeOffset? AccruesFrom, DateTimeOffset? LeftAt, decimal GpuSeconds);
 
 public sealed record Lease(
     string LeaseId,
@@ -54,7 +59,10 @@ public sealed record Lease(
     DateTimeOffset StartedAt,
     DateTimeOffset? EndedAt,
     decimal GpuSeconds,
-    bool Settled);
+    bool Settled,
+    IReadOnlyList<LeaseNode>? Nodes = null,
+    bool Degraded = false,
+    int GpuCount = 0);
 
 public sealed record UsageReport(
     string TenantId,

@@ -54,6 +54,12 @@ public static class CliOptions
         return option;
     }
 
+    /// <summary>How many fabrics the registered nodes are split into, in blocks of consecutive nodes.</summary>
+    public static Option<int> Fabrics() => Count("--fabrics", 1, "High-bandwidth fabrics the registered nodes are split into (named <region>-ib-1, …)", max: 1_000);
+
+    /// <summary>How many nodes of a fabric share a rack.</summary>
+    public static Option<int> RackSize() => Count("--rack-size", 4, "Nodes per rack within a fabric", max: 10_000);
+
     public static Option<string> Sku() => new("--sku") { Description = "GPU SKU of the nodes", DefaultValueFactory = _ => DefaultSku };
 
     private static Uri? ParseBaseUrl(ArgumentResult result)

@@ -3,10 +3,20 @@ using Billing.NodeAgent.Leasing;
 
 namespace Billing.NodeAgent.Demo;
 
-/// <summary>One lease: what the agents' own heartbeats say it used, against what the API says.</summary>
-public sealed record LeaseCheck(string TenantName, Lease Lease, decimal? Expected, decimal UsageApi)
+/// <summary>One lease: what the agents' own heartbeats say it used, against what the API says; a cluster lease also node by node.</summary>
+public sealed record LeaseCheck(string TenantName, Lease Lease, decimal? Expected, decimal UsageApi, IReadOnlyList<NodeCheck>? Nodes = null)
 {
-    public bool Matches => Expected is { } expected && expected == Lease.GpuSeconds && expected == UsageApi;
+    public bool Matches => Expected is { } expected && expected == Lease.GpuSeconds && expected == UsageApi && (Nodes ?? []).All(n => n.Matches);
+}
+
+/// <summary>
+/// One node's part of a cluster lease: the GPU-seconds its own acknowledged heartbeats imply over the
+/// span the lease gives it, against the lease API and the usage API grouped by node; and that span's
+/// ends are heartbeats the node really sent (it left at its last one, a replacement began at its first after joining).
+/// </summary>
+public sealed record NodeCheck(LeaseNode Part, decimal? Expected, decimal UsageApi, bool SpanFromHeartbeats)
+{
+    public bool Matches => Expected is { } expected && expected == Part.GpuSeconds && expected == UsageApi && SpanFromHeartbeats;
 }
 
 /// <summary>One tenant: expected, reported and invoiced GPU-seconds, which must all be equal.</summary>

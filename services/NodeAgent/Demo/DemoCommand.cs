@@ -9,19 +9,24 @@ using Billing.NodeAgent.Metering;
 namespace Billing.NodeAgent.Demo;
 
 /// <summary>
-/// <c>demo</c>: the end-to-end proof. A healthy simulated fleet, tenants that lease and release GPUs,
+/// <c>demo</c>: the end-to-end proof. A simulated fleet in fabrics and racks, tenants that lease and
+/// release GPUs, one tenant's cluster lease of whole nodes one of which dies midway and is replaced,
 /// and a check that the usage API and the invoices carry exactly the GPU-seconds that the agents'
-/// own acknowledged heartbeats imply.
+/// own acknowledged heartbeats imply, node by node for the cluster.
 /// </summary>
 public static class DemoCommand
 {
     private sealed record Settings(
-        Uri Api, string OpsKey, int Nodes, int Gpus, int Tenants, int LeasesPerTenant, TimeSpan Duration, TimeSpan Interval, string Sku, string Region);
+        Uri Api, string OpsKey, int Nodes, int Gpus, int Tenants, int LeasesPerTenant, TimeSpan Duration, TimeSpan Interval, string Sku, string Region,
+        FleetTopology Topology, int ClusterNodes);
 
     private const int Concurrency = 32;
     private static readonly TimeSpan LeasePatience = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan LedgerTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan InvoiceTimeout = TimeSpan.FromSeconds(30);
+
+    // A lost node is declared so past the heartbeat timeout and the unreachable grace (45 s + 60 s by default).
+    private static readonly TimeSpan ReplacementTimeout = TimeSpan.FromMinutes(5);
 
     public static Command Create()
     {
@@ -35,13 +40,17 @@ public static class DemoCommand
         var interval = CliOptions.Duration("--interval", TimeSpan.FromSeconds(15), "Time between a node's heartbeats");
         var sku = CliOptions.Sku();
         var region = new Option<string>("--region") { Description = "Region of the nodes", DefaultValueFactory = _ => "local-1" };
-        var command = new Command("demo", "Run a healthy simulated fleet with tenants' leases, then check usage and invoices against the heartbeats; exit 0 only if all match")
+        var fabrics = CliOptions.Fabrics();
+        var rackSize = CliOptions.RackSize();
+        var clusterNodes = CliOptions.Count("--cluster-nodes", 4, "Whole nodes of the cluster lease (one dies midway and is replaced)", max: 1_000);
+        var command = new Command("demo", "Run a simulated fleet with tenants' leases and a cluster lease that loses a node, then check usage and invoices against the heartbeats; exit 0 only if all match")
         {
-            api, opsKey, nodes, gpus, tenants, leases, duration, interval, sku, region,
+            api, opsKey, nodes, gpus, tenants, leases, duration, interval, sku, region, fabrics, rackSize, clusterNodes,
         };
         command.SetGuardedAction((parse, ct) => RunAsync(
             new Settings(parse.GetValue(api)!, parse.GetValue(opsKey)!, parse.GetValue(nodes), parse.GetValue(gpus), parse.GetValue(tenants),
-                parse.GetValue(leases), parse.GetValue(duration), parse.GetValue(interval), parse.GetValue(sku)!, parse.GetValue(region)!),
+                parse.GetValue(leases), parse.GetValue(duration), parse.GetValue(interval), parse.GetValue(sku)!, parse.GetValue(region)!,
+                new FleetTopology(parse.GetValue(fabrics), parse.GetValue(rackSize)), parse.GetValue(clusterNodes)),
             ct));
         return command;
     }
@@ -58,14 +67,16 @@ public static class DemoCommand
         // Node ids carry the run id, so that reruns against the same platform do not collide.
         var runId = DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var nodes = await FleetRegistrar.RegisterAsync(client, settings.OpsKey, FleetRegistrar.NodeIds($"demo-{runId}", settings.Nodes),
-            settings.Sku, settings.Gpus, settings.Region, Concurrency, ct);
+            settings.Sku, settings.Gpus, settings.Region, Concurrency, ct, settings.Topology);
         var tenants = new List<TenantCreated>();
         for (var k = 1; k <= settings.Tenants; k++)
         {
             tenants.Add(await client.CreateTenantAsync(settings.OpsKey, $"demo-{runId}-tenant-{k}", ct));
         }
 
-        Log.Info($"Run {runId}: registered {nodes.Count} {settings.Sku} nodes × {settings.Gpus} GPUs and {tenants.Count} tenants.");
+        var clusterTenant = await client.CreateTenantAsync(settings.OpsKey, $"demo-{runId}-cluster", ct);
+        Log.Info($"Run {runId}: registered {nodes.Count} {settings.Sku} nodes × {settings.Gpus} GPUs in {nodes.Select(n => n.Fabric).Distinct().Count()} fabric(s) " +
+            $"and {tenants.Count} tenants, and a cluster tenant.");
 
         var fleet = new SimulatedFleet(client, nodes, new SimulationSettings(settings.Interval, 0, 0), keepAcknowledged: true);
         fleet.Start();
@@ -73,11 +84,16 @@ public static class DemoCommand
         try
         {
             await fleet.WhenAllReportedAsync(settings.Interval + TimeSpan.FromSeconds(30), ct);
-            Log.Info("Every node has posted a heartbeat; requesting leases.");
-            var leases = await RequestLeasesAsync(client, tenants, settings, ct);
+            Log.Info("Every node has posted a heartbeat; requesting the cluster lease, then the other leases.");
+            var cluster = await ClusterLease.StartAsync(client, clusterTenant, settings.Sku, settings.ClusterNodes * settings.Gpus, LeasePatience, ct);
+            var leases = (await RequestLeasesAsync(client, tenants, settings, ct)).Append(cluster).ToList();
 
-            Log.Info($"{leases.Count} leases running; letting them run for {Durations.Format(settings.Duration)}.");
-            await Task.Delay(settings.Duration, ct);
+            Log.Info($"{leases.Count} leases running; letting them run for {Durations.Format(settings.Duration)}, losing a node of the cluster a third of the way.");
+            var running = System.Diagnostics.Stopwatch.StartNew();
+            await Task.Delay(settings.Duration / 3, ct);
+            await ClusterLease.LoseANodeAsync(client, settings.OpsKey, fleet, cluster, ReplacementTimeout, ct);
+            var rest = settings.Duration - running.Elapsed;
+            await Task.Delay(rest > settings.Interval * 2 ? rest : settings.Interval * 2, ct);
 
             var ended = await LeaseRequests.EndAllAsync(client, leases, Concurrency, ct);
             Log.Info("Every lease ended; waiting for the next heartbeats to settle them.");
@@ -91,7 +107,7 @@ public static class DemoCommand
         }
 
         Console.WriteLine($"Agents: {fleet.Stats}.");
-        var checks = await CheckAsync(client, settings.OpsKey, fleet, tenants, settled, ct);
+        var checks = await CheckAsync(client, settings.OpsKey, fleet, [.. tenants, clusterTenant], settled, ct);
         DemoReport.Print(checks, Console.Out);
         return checks.All(c => c.Matches) ? 0 : 1;
     }
@@ -125,7 +141,14 @@ public static class DemoCommand
             var expected = own.Sum(l => l.Expected ?? 0);
             var usage = await UsageLedger.WaitForTotalAsync(client, tenant.ApiKey, firstStart, expected, LedgerTimeout, ct);
             Log.Info($"{tenant.Name}: usage API {(usage.Matched ? "matched" : "did not match")} after {Durations.Format(usage.Waited)}.");
-            readings.Add((tenant, usage, own.Select(l => new LeaseCheck(tenant.Name, l.Lease, l.Expected, UsageLedger.ForLease(usage.Report, l.Lease.LeaseId))).ToList()));
+            var checks = new List<LeaseCheck>();
+            foreach (var (lease, leaseExpected) in own)
+            {
+                var nodes = lease.Nodes is { Count: > 1 } ? await ClusterLease.CheckNodesAsync(client, tenant.ApiKey, fleet, lease, ct) : null;
+                checks.Add(new LeaseCheck(tenant.Name, lease, leaseExpected, UsageLedger.ForLease(usage.Report, lease.LeaseId), nodes));
+            }
+
+            readings.Add((tenant, usage, checks));
         }
 
         // Invoices are drafted by a job that reads the usage ledger; run it until it has caught up or time is up.
@@ -155,9 +178,15 @@ public static class DemoCommand
         }
     }
 
-    /// <summary>The lease's GPU-seconds by the metering rule, from its node's acknowledged heartbeats; null if not our node.</summary>
+    /// <summary>The lease's GPU-seconds by the metering rule, from its nodes' acknowledged heartbeats; null if not our node.</summary>
     private static decimal? Expect(SimulatedFleet fleet, Lease lease)
     {
+        if (lease.Nodes is { Count: > 1 } parts)
+        {
+            var each = parts.Select(p => ClusterLease.Expect(fleet, p)).ToList();
+            return each.All(e => e is not null) ? each.Sum() : null;
+        }
+
         if (!fleet.Senders.TryGetValue(lease.NodeId, out var sender))
         {
             Log.Error($"Lease {lease.LeaseId} was placed on {lease.NodeId}, a node outside this demo's fleet: its usage cannot be checked.");

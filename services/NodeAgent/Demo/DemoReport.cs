@@ -17,9 +17,15 @@ public static class DemoReport
             foreach (var check in tenant.Leases)
             {
                 var lease = check.Lease;
-                output.WriteLine($"  {check.TenantName.PadRight(name)} {lease.LeaseId,-36} {lease.NodeId.PadRight(node)} {lease.GpuIndices.Count,4} {lease.Pricing,-8} " +
+                var where = lease.Nodes is { Count: > 1 } parts ? $"{parts.Count} nodes" : lease.NodeId;
+                output.WriteLine($"  {check.TenantName.PadRight(name)} {lease.LeaseId,-36} {where.PadRight(node)} {Math.Max(lease.GpuCount, lease.GpuIndices.Count),4} {lease.Pricing,-8} " +
                     $"{Number(check.Expected),14} {Number(lease.GpuSeconds),14} {Number(check.UsageApi),14}  {Verdict(check.Matches)}");
             }
+        }
+
+        foreach (var check in tenants.SelectMany(t => t.Leases).Where(l => l.Nodes is not null))
+        {
+            PrintNodes(check, output);
         }
 
         output.WriteLine();
@@ -36,6 +42,21 @@ public static class DemoReport
             ? "MATCH: every lease and tenant agrees across the agents' heartbeats, the usage API and the invoices."
             : "MISMATCH: see the rows marked above.");
     }
+
+    private static void PrintNodes(LeaseCheck check, TextWriter output)
+    {
+        var node = Math.Max(4, check.Nodes!.Max(n => n.Part.NodeId.Length));
+        output.WriteLine();
+        output.WriteLine($"Cluster lease {check.Lease.LeaseId}, node by node (GPU-seconds; times UTC)");
+        output.WriteLine($"  {"node".PadRight(node)} {"state",-8} {"joined",-8} {"accrues",-8} {"left",-8} {"expected",14} {"lease API",14} {"usage API",14}  result");
+        foreach (var n in check.Nodes!)
+        {
+            output.WriteLine($"  {n.Part.NodeId.PadRight(node)} {n.Part.State,-8} {Time(n.Part.JoinedAt),-8} {Time(n.Part.AccruesFrom),-8} {Time(n.Part.LeftAt),-8} " +
+                $"{Number(n.Expected),14} {Number(n.Part.GpuSeconds),14} {Number(n.UsageApi),14}  {Verdict(n.Matches)}");
+        }
+    }
+
+    private static string Time(DateTimeOffset? at) => at?.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture) ?? "-";
 
     // Three decimals are milliseconds; any digit beyond them is shown, since it would be a discrepancy.
     private static string Number(decimal? value) => value?.ToString("0.000#########", CultureInfo.InvariantCulture) ?? "n/a";

@@ -1,4 +1,4 @@
 namespace Billing.NodeAgent.Fleet;
 
-/// <summary>A registered node and the key it posts heartbeats with.</summary>
-public sealed record FleetNode(string NodeId, string AgentKey, int GpuCount);
+/// <summary>A registered node, the key it posts heartbeats with, and where it sits.</summary>
+public sealed record FleetNode(string NodeId, string AgentKey, int GpuCount, string? Fabric = null, string? Rack = null);

@@ -6,8 +6,10 @@ namespace Billing.NodeAgent.Fleet;
 /// <summary>Registers nodes with the ops key, many at a time.</summary>
 public static class FleetRegistrar
 {
+    /// <summary>Registers the nodes in <paramref name="topology"/>'s fabrics and racks (by default one fabric, the region, without racks).</summary>
     public static async Task<IReadOnlyList<FleetNode>> RegisterAsync(
-        ApiClient api, string opsKey, IReadOnlyList<string> nodeIds, string sku, int gpuCount, string region, int concurrency, CancellationToken ct)
+        ApiClient api, string opsKey, IReadOnlyList<string> nodeIds, string sku, int gpuCount, string region, int concurrency, CancellationToken ct,
+        FleetTopology? topology = null)
     {
         var nodes = new FleetNode[nodeIds.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, nodeIds.Count), new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = ct },
@@ -15,8 +17,9 @@ public static class FleetRegistrar
             {
                 try
                 {
-                    var registered = await api.RegisterNodeAsync(opsKey, new RegisterNode(nodeIds[i], sku, gpuCount, region), token);
-                    nodes[i] = new FleetNode(registered.NodeId, registered.AgentKey, registered.GpuCount);
+                    (string? fabric, string? rack) = topology is null ? (null, null) : topology.Of(i, nodeIds.Count, region);
+                    var registered = await api.RegisterNodeAsync(opsKey, new RegisterNode(nodeIds[i], sku, gpuCount, region, fabric, rack), token);
+                    nodes[i] = new FleetNode(registered.NodeId, registered.AgentKey, registered.GpuCount, registered.Fabric, registered.Rack);
                 }
                 catch (ApiException ex) when (ex.Status == HttpStatusCode.Conflict)
                 {

@@ -19,6 +19,7 @@ public sealed class SimulatedFleet
     private readonly CancellationTokenSource observing = new();
     private readonly CancellationTokenSource sending = new();
     private readonly List<Task> running = [];
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> silenced = new();
 
     public SimulatedFleet(ApiClient api, IReadOnlyList<FleetNode> nodes, SimulationSettings settings, bool keepAcknowledged)
     {
@@ -56,6 +57,9 @@ public sealed class SimulatedFleet
         }
     }
 
+    /// <summary>The node dies: it observes and posts nothing more (what it already queued still goes out).</summary>
+    public void Silence(string nodeId) => silenced[nodeId] = true;
+
     /// <summary>Stops observing, gives the senders <paramref name="drain"/> to deliver what they hold, then stops them.</summary>
     public async Task StopAsync(TimeSpan drain)
     {
@@ -88,7 +92,7 @@ public sealed class SimulatedFleet
             using var timer = new PeriodicTimer(settings.Interval);
             do
             {
-                if (sender.Failed)
+                if (sender.Failed || silenced.ContainsKey(sender.NodeId))
                 {
                     return;
                 }

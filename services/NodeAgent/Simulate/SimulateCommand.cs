@@ -26,9 +26,11 @@ public static class SimulateCommand
         var duration = CliOptions.Duration("--duration", TimeSpan.FromMinutes(2), "How long to run; 0 runs until Ctrl+C");
         var failRate = CliOptions.Probability("--fail-rate", "Per heartbeat and GPU, the chance that the GPU reports failed for the next 1-4 heartbeats");
         var gapRate = CliOptions.Probability("--gap-rate", "Per heartbeat and node, the chance that the node falls silent for 46-75 s");
+        var fabrics = CliOptions.Fabrics();
+        var rackSize = CliOptions.RackSize();
         var command = new Command("simulate", "Post heartbeats for a fleet of simulated GPU nodes, each with its own ordered, retrying sender")
         {
-            api, nodesFile, opsKey, nodes, gpus, sku, region, prefix, interval, duration, failRate, gapRate,
+            api, nodesFile, opsKey, nodes, gpus, sku, region, prefix, interval, duration, failRate, gapRate, fabrics, rackSize,
         };
         command.Validators.Add(result =>
         {
@@ -51,7 +53,7 @@ public static class SimulateCommand
             {
                 var ids = FleetRegistrar.NodeIds(parse.GetValue(prefix)!, parse.GetValue(nodes));
                 fleet = await FleetRegistrar.RegisterAsync(client, parse.GetValue(opsKey)!, ids, parse.GetValue(sku)!, parse.GetValue(gpus),
-                    parse.GetValue(region)!, 32, ct);
+                    parse.GetValue(region)!, 32, ct, new FleetTopology(parse.GetValue(fabrics), parse.GetValue(rackSize)));
                 Log.Info($"Registered {fleet.Count} nodes: {fleet[0].NodeId} … {fleet[^1].NodeId}.");
                 if (file is not null)
                 {
