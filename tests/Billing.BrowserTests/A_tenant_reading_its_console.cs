@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using Billing.Consoles.Components.Shared;
 using Billing.IntegrationTests;
 using Microsoft.Playwright;
@@ -39,6 +40,73 @@ public sealed class A_tenant_reading_its_console(ConsoleSite site) : IClassFixtu
         await pdf.ReadExactlyAsync(head);
         Assert.Equal("%PDF-"u8.ToArray(), head);
         await ConsoleSite.ScreenshotAsync(page, "tenant-invoice");
+
+        // A line's explanation: the pieces the API's explanation lists, adding up to the line.
+        var invoiceId = invoice.GetProperty("invoiceId").GetGuid();
+        var explained = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}/lines/1/explain"), HttpStatusCode.OK);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Explain line 1" }).ClickAsync();
+        await page.WaitForURLAsync($"**/console/invoices/{invoiceId}/lines/1");
+        Assert.Equal(explained.GetProperty("gpuSeconds").GetDecimal(), decimal.Parse(await page.GetByTestId("pieces-gpu-seconds").InnerTextAsync(), NumberStyles.Number, CultureInfo.InvariantCulture));
+        Assert.Equal("the line is their sum.", await page.GetByTestId("sums-to-line").InnerTextAsync());
+        await ConsoleSite.ScreenshotAsync(page, "tenant-line-explanation");
+
+        // Prices: the book and each SKU's spot history, as GET /v1/prices answers.
+        await api.RunJobAsync("fleet-spot-prices");
+        api.Advance(TimeSpan.FromMinutes(5));
+        await api.RunJobAsync("fleet-spot-prices");
+        var prices = await PlatformClient.ReadAsync(await tenant.GetAsync("/v1/prices"), HttpStatusCode.OK);
+        var h100 = prices.GetProperty("skus").EnumerateArray().Single(s => s.GetProperty("sku").GetString() == "H100-SXM-80GB");
+        await page.GotoAsync("/console/prices");
+        Assert.Equal(Show.Money(h100.GetProperty("spot").GetDecimal(), prices.GetProperty("currency").GetString()!), await page.GetByTestId("spot-H100-SXM-80GB").InnerTextAsync());
+        Assert.True(await page.GetByTestId("spot-history-H100-SXM-80GB").Locator("svg").CountAsync() > 0, "No spot history chart.");
+        await ConsoleSite.ScreenshotAsync(page, "tenant-prices");
+    }
+
+    [Fact]
+    public async Task Starts_and_ends_a_lease_after_confirming_and_shows_the_apis_problem_when_refused()
+    {
+        var api = site.Api;
+        var (_, tenant) = await api.TenantAsync("initech");
+        var (nodeId, agent) = await api.NodeAsync(Platform.SpotSku, gpuCount: 4);
+        Assert.Equal(HttpStatusCode.Accepted, (await api.HeartbeatAsync(agent, nodeId, gpuCount: 4)).StatusCode);
+        var page = await site.SignInAsync(KeyOf(tenant), "/console/tenant");
+        await page.GotoAsync("/console/tenant/leases");
+
+        // With the keyboard: the form submits with Enter, and nothing starts before the confirmation.
+        await page.GetByLabel("SKU").SelectOptionAsync(Platform.SpotSku);
+        await page.GetByLabel("GPUs").FillAsync("4");
+        await page.GetByLabel("GPUs").PressAsync("Enter");
+        Assert.Equal($"Start a lease of 4 × {Platform.SpotSku} GPUs, priced OnDemand? Billing starts when the GPUs are yours.", await page.GetByTestId("lease-confirm").InnerTextAsync());
+        Assert.Empty((await PlatformClient.ReadAsync(await tenant.GetAsync("/v1/leases"), HttpStatusCode.OK)).EnumerateArray());
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm: start the lease" }).FocusAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await page.GetByTestId("lease-done").WaitForAsync();
+        var lease = Assert.Single((await PlatformClient.ReadAsync(await tenant.GetAsync("/v1/leases"), HttpStatusCode.OK)).EnumerateArray());
+        var leaseId = lease.GetProperty("leaseId").GetGuid();
+        Assert.Equal(nodeId, lease.GetProperty("nodeId").GetString());
+        await ConsoleSite.ScreenshotAsync(page, "tenant-lease-started");
+
+        // Refused as the API refuses: every GPU is taken (409), and more GPUs than the node has (400).
+        var body = new { sku = Platform.SpotSku, gpuCount = 4, pricing = "OnDemand" };
+        var full = await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", body), HttpStatusCode.Conflict);
+        await page.GetByLabel("SKU").SelectOptionAsync(Platform.SpotSku);
+        await page.GetByLabel("GPUs").FillAsync("4");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review the lease" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Confirm: start the lease" }).ClickAsync();
+        Assert.Contains(full.GetProperty("detail").GetString()!, await page.GetByTestId("problem").InnerTextAsync(), StringComparison.Ordinal);
+        var tooMany = await PlatformClient.ReadAsync(await tenant.PostAsJsonAsync("/v1/leases", body with { gpuCount = 9 }), HttpStatusCode.BadRequest);
+        await page.GetByLabel("GPUs").FillAsync("9");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Review the lease" }).ClickAsync();
+        var shown = await page.GetByTestId("problem").InnerTextAsync();
+        Assert.Contains(tooMany.GetProperty("detail").GetString()!, shown, StringComparison.Ordinal);
+        Assert.Contains(tooMany.GetProperty("errors").GetProperty("gpuCount")[0].GetString()!, shown, StringComparison.Ordinal);
+        await ConsoleSite.ScreenshotAsync(page, "tenant-lease-refused");
+
+        await page.GetByRole(AriaRole.Button, new() { Name = $"End lease {leaseId}" }).ClickAsync();
+        Assert.NotEqual("Ended", (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK)).GetProperty("state").GetString());
+        await page.GetByRole(AriaRole.Button, new() { Name = $"Confirm: end lease {leaseId}" }).ClickAsync();
+        await page.GetByTestId("lease-done").WaitForAsync();
+        Assert.Equal("Ended", (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/leases/{leaseId}"), HttpStatusCode.OK)).GetProperty("state").GetString());
     }
 
     [Fact]

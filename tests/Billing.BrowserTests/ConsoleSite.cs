@@ -53,10 +53,10 @@ public sealed class ConsoleSite : IAsyncLifetime
 
     private const float PageTimeoutMs = 180_000;
 
-    /// <summary>A fresh browser session (no cookies) on the console.</summary>
-    public async Task<IPage> NewPageAsync()
+    /// <summary>A fresh browser session (no cookies) on the console; a desktop screen unless another is given.</summary>
+    public async Task<IPage> NewPageAsync(ViewportSize? screen = null)
     {
-        var context = await Browser.NewContextAsync(new() { BaseURL = Address, AcceptDownloads = true, ViewportSize = new() { Width = 1280, Height = 900 } });
+        var context = await Browser.NewContextAsync(new() { BaseURL = Address, AcceptDownloads = true, ViewportSize = screen ?? new() { Width = 1280, Height = 900 } });
 
         // The test run shares two cores with the other test projects: a first page render can take longer than
         // Playwright's 30 s default without anything being wrong.
@@ -66,9 +66,9 @@ public sealed class ConsoleSite : IAsyncLifetime
     }
 
     /// <summary>A page signed in with <paramref name="key"/> through the sign-in form, landed on its role's home.</summary>
-    public async Task<IPage> SignInAsync(string key, string home)
+    public async Task<IPage> SignInAsync(string key, string home, ViewportSize? screen = null)
     {
-        var page = await NewPageAsync();
+        var page = await NewPageAsync(screen);
         await page.GotoAsync("/console/signin");
         await page.GetByLabel("API key").FillAsync(key);
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in" }).ClickAsync();

@@ -38,7 +38,8 @@ public static class OpsEndpoints
         ops.MapGet("/replay/{replayId:guid}", ReplayStatusAsync);
     }
 
-    private static async Task<IResult> StartReplayAsync(
+    /// <summary>Starts a replay (the ops console calls it too, after the same validator).</summary>
+    public static async Task<IResult> StartReplayAsync(
         StartReplay request, IDocumentSession session, ReplayRunner runner, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     {
         var target = ReplayTarget.All.Single(t => t.Name == request.Consumer);

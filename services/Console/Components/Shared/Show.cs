@@ -11,5 +11,8 @@ public static class Show
 
     public static string Utc(DateTimeOffset? at) => at is { } value ? Utc(value) : "—";
 
+    /// <summary>A share (0 to 1) as a percentage with one decimal.</summary>
+    public static string Percent(decimal share) => (share * 100).ToString("0.0", CultureInfo.InvariantCulture) + " %";
+
     public static string Number(decimal value) => value.ToString("#,0.##########", CultureInfo.InvariantCulture);
 }
