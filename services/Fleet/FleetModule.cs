@@ -4,6 +4,7 @@ using Billing.Fleet.Leases;
 using Billing.Fleet.Messaging;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.Fleet.Placement;
 using Billing.Fleet.Pricing;
 using Billing.Fleet.Telemetry;
 using Billing.Contracts.Fleet;
@@ -12,6 +13,7 @@ using JasperFx.Events.Projections;
 using Marten.Events.Projections;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
+using Billing.ServiceDefaults.GpuEnergy;
 using Billing.ServiceDefaults.Telemetry;
 using Orleans.Dashboard;
 using Marten;
@@ -32,7 +34,7 @@ public sealed class FleetModule : IBillingModule
 
     // Access (tenants, keys) and prices are mapped here: one service owns each path behind the gateway.
     public IReadOnlyList<string> Routes { get; } =
-        ["/v1/nodes", "/v1/leases", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus", OrleansDashboardPath];
+        ["/v1/nodes", "/v1/leases", "/v1/fabrics", "/v1/prices", "/v1/tenants", "/v1/keys", "/v1/ops/jobs/fleet-", "/v1/ops/idle-gpus", OrleansDashboardPath];
 
     /// <summary>The silo's dashboard (grains, calls, silos), for ops keys.</summary>
     public const string OrleansDashboardPath = "/ops/orleans";
@@ -62,6 +64,7 @@ public sealed class FleetModule : IBillingModule
         endpoints.MapNodes();
         endpoints.MapHeartbeats();
         endpoints.MapLeases();
+        endpoints.MapFabrics();
         endpoints.MapPrices();
         endpoints.MapTelemetry();
         // Its pages and data calls are a vendor's UI, not this API: the README lists the dashboard, not each of its routes.
@@ -75,17 +78,13 @@ public static class FleetServices
     public static IServiceCollection AddFleetServices(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<FleetMetrics>();
-        services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.AddLeaseEnergyReader(configuration);
         services.Configure<LeaseOptions>(configuration.GetSection(LeaseOptions.Section));
         services.Configure<SpotPricingOptions>(configuration.GetSection(SpotPricingOptions.Section));
-        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
         services.AddSingleton(sp => new PostgresHeartbeatLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<PostgresHeartbeatLog>>()));
         services.AddSingleton<IHeartbeatLog>(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
         services.AddHostedService(sp => sp.GetRequiredService<PostgresHeartbeatLog>());
-        services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
-        services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
-        services.AddSingleton<LeaseTelemetryReader>();
         services.ConfigureMarten(options =>
         {
             options.Schema.For<NodeRegistration>().Identity(n => n.Id).Index(n => n.Sku);
@@ -94,6 +93,27 @@ public static class FleetServices
             options.Events.AddEventType<SpotPriceChanged>();
             options.Projections.Snapshot<SpotMarket>(SnapshotLifecycle.Inline);
         });
+        return services;
+    }
+
+    /// <summary>
+    /// The metering options, the data source and the telemetry reader, as <see cref="ILeaseEnergyReader"/> too (a
+    /// PostgreSQL read of the shared database): the host adds them whichever modules it runs, so a ledger or
+    /// invoicing host without the fleet reads energy by the fleet's rule. Adding them twice adds nothing.
+    /// </summary>
+    public static IServiceCollection AddLeaseEnergyReader(this IServiceCollection services, IConfiguration configuration)
+    {
+        if (services.Any(s => s.ServiceType == typeof(ILeaseEnergyReader)))
+        {
+            return services;
+        }
+
+        services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
+        services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
+        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
+        services.AddSingleton<LeaseTelemetryReader>();
+        services.AddSingleton<ILeaseEnergyReader>(sp => sp.GetRequiredService<LeaseTelemetryReader>());
         return services;
     }
 

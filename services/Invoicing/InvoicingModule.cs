@@ -36,6 +36,7 @@ public sealed class InvoicingModule : IBillingModule
         services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
         services.AddSingleton<InvoicingMetrics>();
         services.AddSingleton<InvoiceDrafter>();
+        services.AddScoped<InvoiceEnergy>();
         services.AddSingleton<InvoiceIssuer>();
         services.AddSingleton<MonthClose>();
         services.AddSingleton<InvoiceVerification>();

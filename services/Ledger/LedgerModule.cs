@@ -1,5 +1,6 @@
 using Billing.Contracts.Fleet;
 using Billing.Ledger.Leases;
+using Billing.Ledger.Meters;
 using Billing.Ledger.Ops;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
@@ -16,13 +17,15 @@ public sealed class LedgerModule : IBillingModule
 {
     public string Name => "ledger";
 
-    public IReadOnlyList<string> Routes { get; } = ["/v1/usage", "/v1/ops/streams", "/v1/ops/projections", "/v1/ops/replay"];
+    public IReadOnlyList<string> Routes { get; } = ["/v1/usage", "/v1/events", "/v1/meters", "/v1/ops/streams", "/v1/ops/projections", "/v1/ops/replay"];
 
     public bool RunsProjections => true;
 
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddScoped<UsageReader>();
+        builder.Services.AddScoped<UsageEnergy>();
+        builder.AddMeters();
         builder.Services.AddSingleton<ReplayRunner>();
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
@@ -58,6 +61,7 @@ public sealed class LedgerModule : IBillingModule
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {
         endpoints.MapUsage();
+        endpoints.MapMeters();
         endpoints.MapLedgerOps();
     }
 }

@@ -89,8 +89,8 @@ public sealed class BenchHost : IAsyncDisposable
         await Parallel.ForEachAsync(nodeIds, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = stop }, async (nodeId, _) =>
         {
             var node = Grains.GetGrain<INodeGrain>(nodeId);
-            await node.Register(new NodeSpec(sku, gpus, "bench-1"));
-            await Grains.GetGrain<ISkuPoolGrain>(sku).AddNode(nodeId, gpus);
+            var view = await node.Register(new NodeSpec(sku, gpus, "bench-1"));
+            await Grains.GetGrain<ISkuPoolGrain>(sku).AddNode(view!);
             if (await node.RecordHeartbeat(new HeartbeatSample(observedAt, all), all) is var admission and not HeartbeatAdmission.Accepted)
             {
                 throw new InvalidOperationException($"The first heartbeat of {nodeId} was not accepted: {admission}.");

@@ -13,15 +13,13 @@ namespace Billing.BrowserTests;
 /// The integration tests' <see cref="Platform"/> (the real host over real PostgreSQL and RabbitMQ, one per
 /// test class), reachable by a real browser: the host runs in memory, so a YARP forwarder on a loopback port
 /// passes the browser's requests to it unchanged. Headless Chromium from the operating system
-/// (infra/tools.sh installs it) is driven by Playwright.
+/// (infra/tools.sh installs it) is driven by Playwright; one browser serves every class (each page in a context of
+/// its own), since launching one per class cost seconds of two shared cores each.
 /// </summary>
 public sealed class ConsoleSite : IAsyncLifetime
 {
-    private const string Chromium = "/usr/bin/chromium";
-
     private WebApplication? forwarder;
     private HttpMessageInvoker? host;
-    private IPlaywright? playwright;
 
     public Platform Platform { get; } = new();
 
@@ -37,14 +35,12 @@ public sealed class ConsoleSite : IAsyncLifetime
         await Platform.InitializeAsync();
         Api = new PlatformClient(Platform);
         await StartForwarderAsync();
-        playwright = await Playwright.CreateAsync();
-        Browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true });
+        Browser = await SharedBrowser.AcquireAsync();
     }
 
     public async Task DisposeAsync()
     {
-        await Browser.DisposeAsync();
-        playwright?.Dispose();
+        await SharedBrowser.ReleaseAsync();
         if (forwarder is not null)
         {
             await forwarder.DisposeAsync();

@@ -17,9 +17,10 @@ namespace Billing.IntegrationTests;
 /// one per test class (<c>IClassFixture&lt;Platform&gt;</c>): its own schema, RabbitMQ virtual host,
 /// price book and fake clock, so no class sees another's tenants, SKUs, markets, periods or jobs.
 /// Recurring jobs never run on their own; a test runs a job when it wants one. A restart keeps the
-/// database and the broker but loses everything in memory.
+/// database and the broker but loses everything in memory. A fixture that needs settings of its own
+/// derives from it and overrides <see cref="Configure"/>.
 /// </summary>
-public sealed class Platform : IAsyncLifetime
+public class Platform : IAsyncLifetime
 {
     public const string OpsKey = "test-ops-key";
 
@@ -53,7 +54,7 @@ public sealed class Platform : IAsyncLifetime
     /// <summary>This platform's RabbitMQ virtual host: a test may take it away to cut this host, and only it, off the broker.</summary>
     public string VirtualHost => vhost;
 
-    public async Task InitializeAsync()
+    public virtual async Task InitializeAsync()
     {
         rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
         (await rabbit.PutAsync($"/api/vhosts/{vhost}", null)).EnsureSuccessStatusCode();
@@ -61,7 +62,7 @@ public sealed class Platform : IAsyncLifetime
         await StartAsync();
     }
 
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         await StopAsync();
         await rabbit.DeleteAsync($"/api/vhosts/{vhost}");
@@ -81,7 +82,7 @@ public sealed class Platform : IAsyncLifetime
     /// <summary>A client that survives restarts: each request goes to the host running at the time.</summary>
     public HttpClient Client(string? key = null)
     {
-        var client = new HttpClient(new CurrentHostHandler(this)) { BaseAddress = new Uri("http://localhost/") };
+        var client = new HttpClient(Handler()) { BaseAddress = new Uri("http://localhost/") };
         if (key is not null)
         {
             client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
@@ -89,6 +90,9 @@ public sealed class Platform : IAsyncLifetime
 
         return client;
     }
+
+    /// <summary>A handler that sends each request to the host running at the time (for a client of one's own, such as the node agent's).</summary>
+    public HttpMessageHandler Handler() => new CurrentHostHandler(this);
 
     /// <summary>True once the broker holds no message of this run: everything published was consumed.</summary>
     public async Task<bool> BrokerIdleAsync()
@@ -115,10 +119,16 @@ public sealed class Platform : IAsyncLifetime
             host.UseSetting("Silo:SiloPort", siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
             host.UseSetting("Silo:GatewayPort", gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
             host.ConfigureTestServices(services => services.AddKeyedSingleton<TimeProvider>(Billing.ServiceDefaults.BillingClock.Key, Time));
+            Configure(host);
         });
         server = new HttpMessageInvoker(factory.Server.CreateHandler());
         using var client = Client();
         (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Settings of a derived fixture's own, applied after the platform's.</summary>
+    protected virtual void Configure(IWebHostBuilder host)
+    {
     }
 
     private async Task StopAsync()

@@ -16,7 +16,11 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Leases;
 
-public sealed record RequestLease(string? Sku, int GpuCount, PricingModel? Pricing);
+/// <summary>
+/// A lease request: up to one node's GPUs, or whole nodes of one fabric (<see cref="Fabric"/> names
+/// it, else placement picks); <see cref="OnNodeFailure"/> says what a multi-node lease does when a node fails.
+/// </summary>
+public sealed record RequestLease(string? Sku, int GpuCount, PricingModel? Pricing, string? Fabric = null, NodeFailurePolicy? OnNodeFailure = null);
 
 public sealed class RequestLeaseValidator : AbstractValidator<RequestLease>
 {
@@ -24,23 +28,29 @@ public sealed class RequestLeaseValidator : AbstractValidator<RequestLease>
     {
         RuleFor(r => r.Sku).KnownSku(session);
         RuleFor(r => r.Pricing).NotNull().IsInEnum().WithMessage("One of OnDemand, Spot, Reserved.");
-        RuleFor(r => r.GpuCount).InclusiveBetween(1, Nodes.NodeEndpoints.MaxGpus);
+        RuleFor(r => r.GpuCount).InclusiveBetween(1, LeaseEndpoints.MaxGpus);
+        RuleFor(r => r.Fabric).Id().When(r => r.Fabric is not null);
+        RuleFor(r => r.OnNodeFailure).IsInEnum().WithMessage("One of Replace, Shrink, End.");
 
-        // A lease runs on one node: more GPUs than the SKU's largest node could never be placed.
-        var largest = 0;
+        // Beyond one node a lease takes whole nodes: a count that is not a multiple of the node size could never be placed.
+        string? shape = null;
         RuleFor(r => r.GpuCount)
             .MustAsync(async (r, count, ct) =>
             {
-                largest = await session.Query<NodeRegistration>().Where(n => n.Sku == r.Sku).Select(n => n.GpuCount).OrderByDescending(c => c).FirstOrDefaultAsync(ct);
-                return largest == 0 || count <= largest;
+                var size = await session.Query<NodeRegistration>().Where(n => n.Sku == r.Sku).Select(n => n.GpuCount).OrderByDescending(c => c).FirstOrDefaultAsync(ct);
+                shape = GangPlacement.ShapeError(count, size);
+                return shape is null;
             })
-            .WithMessage(_ => $"At most {largest}: a lease fits on one node, and the largest node of this SKU has {largest} GPUs.")
-            .When(r => r.GpuCount is >= 1 and <= Nodes.NodeEndpoints.MaxGpus && InputRules.IsId(r.Sku));
+            .WithMessage(_ => shape!)
+            .When(r => r.GpuCount is >= 1 and <= LeaseEndpoints.MaxGpus && InputRules.IsId(r.Sku));
     }
 }
 
 public static class LeaseEndpoints
 {
+    /// <summary>The most GPUs one lease may ask for: 1,024 nodes of 64.</summary>
+    public const int MaxGpus = 65_536;
+
     public static void MapLeases(this IEndpointRouteBuilder endpoints)
     {
         var tenant = endpoints.MapGroup("/v1/leases").RequireAuthorization(Policies.Tenant);
@@ -53,16 +63,19 @@ public static class LeaseEndpoints
     private static async Task<Results<Created<LeaseView>, ProblemHttpResult>> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
     {
         var leaseId = Guid.CreateVersion7();
-        var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value);
-        if (placement.Allocation is not { } allocation)
+        var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value, request.Fabric);
+        if (placement.Allocation is not { } first)
         {
+            var largest = string.Join(", ", placement.LargestByFabric.Select(f => $"{f.Key}: {f.Value}"));
             return Problems.Conflict("No capacity",
-                $"No healthy {request.Sku} node has {request.GpuCount} free GPUs ({placement.FreeGpus} free in the pool).",
-                new Dictionary<string, object?> { ["sku"] = request.Sku, ["freeGpus"] = placement.FreeGpus });
+                $"No {request.GpuCount} healthy free {request.Sku} GPUs fit {(request.Fabric is null ? "in one fabric" : $"in fabric '{request.Fabric}'")} "
+                + $"({placement.FreeGpus} free in the pool; the largest lease that fits now, per fabric: {(largest.Length == 0 ? "none" : largest)}).",
+                new Dictionary<string, object?> { ["sku"] = request.Sku, ["freeGpus"] = placement.FreeGpus, ["largestByFabric"] = placement.LargestByFabric });
         }
 
-        var view = await grains.GetGrain<ILeaseGrain>(leaseId)
-            .Start(new LeaseSpec(user.TenantId()!, allocation.NodeId, request.Sku!, request.Pricing!.Value, allocation.GpuIndices, allocation.StartsAt));
+        var view = await grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(
+            user.TenantId()!, first.NodeId, request.Sku!, request.Pricing!.Value, first.GpuIndices, first.StartsAt,
+            placement.Allocations, placement.Fabric, request.OnNodeFailure ?? NodeFailurePolicy.Replace));
         return TypedResults.Created($"/v1/leases/{leaseId}", view);
     }
 
@@ -80,7 +93,7 @@ public static class LeaseEndpoints
     private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(
         Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? TypedResults.Ok(view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
+            ? TypedResults.Ok(view.Nodes is { Count: > 1 } ? view : view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
             : Problems.NotFound($"No lease '{leaseId}'.");
 
     private static async Task<Ok<IEnumerable<LeaseView>>> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)

@@ -51,15 +51,18 @@ public interface INodeGrain : IGrainWithStringKey
     Task Tick();
 }
 
+/// <summary>A node to register; its fabric (high-bandwidth domain) defaults to its region, its rack is optional.</summary>
 [GenerateSerializer, Immutable]
-public sealed record NodeSpec([property: Id(0)] string Sku, [property: Id(1)] int GpuCount, [property: Id(2)] string Region);
+public sealed record NodeSpec(
+    [property: Id(0)] string Sku, [property: Id(1)] int GpuCount, [property: Id(2)] string Region, [property: Id(3)] string? Fabric = null, [property: Id(4)] string? Rack = null);
 
 [GenerateSerializer, Immutable]
 public sealed record Allocation(
     [property: Id(0)] string NodeId,
     [property: Id(1)] IReadOnlyList<int> GpuIndices,
     [property: Id(2)] int FreeAfter,
-    [property: Id(3)] DateTimeOffset? StartsAt = null);
+    [property: Id(3)] DateTimeOffset? StartsAt = null,
+    [property: Id(4)] string? Rack = null);
 
 /// <remarks>Id 4 was the health as a string; a new id for the enum keeps silos of both versions apart rather than misreading it.</remarks>
 [GenerateSerializer, Immutable]
@@ -73,4 +76,6 @@ public sealed record NodeView(
     [property: Id(6)] int GpusFree,
     [property: Id(7)] int GpusLeased,
     [property: Id(8)] int GpusUnhealthy,
-    [property: Id(9)] bool Drained);
+    [property: Id(9)] bool Drained,
+    [property: Id(11)] string? Fabric = null,
+    [property: Id(12)] string? Rack = null);

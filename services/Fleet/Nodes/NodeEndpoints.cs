@@ -14,7 +14,8 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Nodes;
 
-public sealed record RegisterNode(string? NodeId, string? Sku, int GpuCount, string? Region);
+/// <summary>A node to register: <see cref="Fabric"/> is its high-bandwidth domain (default: its region), <see cref="Rack"/> optional.</summary>
+public sealed record RegisterNode(string? NodeId, string? Sku, int GpuCount, string? Region, string? Fabric = null, string? Rack = null);
 
 public sealed class RegisterNodeValidator : AbstractValidator<RegisterNode>
 {
@@ -24,10 +25,12 @@ public sealed class RegisterNodeValidator : AbstractValidator<RegisterNode>
         RuleFor(r => r.Sku).KnownSku(session);
         RuleFor(r => r.GpuCount).InclusiveBetween(1, NodeEndpoints.MaxGpus);
         RuleFor(r => r.Region).Id();
+        RuleFor(r => r.Fabric).Id().When(r => r.Fabric is not null);
+        RuleFor(r => r.Rack).Id().When(r => r.Rack is not null);
     }
 }
 
-public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey);
+public sealed record NodeRegistered(string NodeId, string Sku, int GpuCount, string Region, string AgentKey, string? Fabric = null, string? Rack = null);
 
 public sealed record AgentKeyRotated(string NodeId, string AgentKey, int Revoked);
 
@@ -51,17 +54,17 @@ public static class NodeEndpoints
     /// </summary>
     private static async Task<Results<Created<NodeRegistered>, ProblemHttpResult>> RegisterAsync(RegisterNode request, IGrainFactory grains, IDocumentSession session, KeyIssuer issuer)
     {
-        var view = await grains.GetGrain<INodeGrain>(request.NodeId!).Register(new NodeSpec(request.Sku!, request.GpuCount, request.Region!));
+        var view = await grains.GetGrain<INodeGrain>(request.NodeId!).Register(new NodeSpec(request.Sku!, request.GpuCount, request.Region!, request.Fabric, request.Rack));
         if (view is null)
         {
             return Problems.Conflict("Node already registered",
                 $"Node '{request.NodeId}' is already registered; POST /v1/nodes/{request.NodeId}/agent-key issues it a new agent key.");
         }
 
-        await grains.GetGrain<ISkuPoolGrain>(view.Sku).AddNode(view.NodeId, view.GpuCount);
+        await grains.GetGrain<ISkuPoolGrain>(view.Sku).AddNode(view);
         var (_, secret) = issuer.Issue(session, Roles.Node, view.NodeId, nodeId: view.NodeId);
         await session.SaveChangesAsync();
-        return TypedResults.Created($"/v1/nodes/{view.NodeId}", new NodeRegistered(view.NodeId, view.Sku, view.GpuCount, view.Region, secret));
+        return TypedResults.Created($"/v1/nodes/{view.NodeId}", new NodeRegistered(view.NodeId, view.Sku, view.GpuCount, view.Region, secret, view.Fabric, view.Rack));
     }
 
     /// <summary>A new agent key for a registered node; every key it had before stops working.</summary>

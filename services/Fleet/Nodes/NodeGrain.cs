@@ -49,13 +49,20 @@ public sealed class NodeGrain(
             return;
         }
 
-        var records = await session.Query<LeaseRecord>().Where(l => l.NodeId == NodeId && !l.Settled).ToListAsync(cancellationToken);
+        var nodeId = NodeId;
+        var records = await session.Query<LeaseRecord>()
+            .Where(l => (l.NodeId == nodeId || l.NodeIds!.Contains(nodeId)) && !l.Settled).ToListAsync(cancellationToken);
         foreach (var lease in records)
         {
-            metered.Add(lease.Id);
-            if (lease.State.Holds())
+            if (lease.NodeParts.LastOrDefault(p => p.NodeId == nodeId) is not { Settled: false } part)
             {
-                allocated[lease.Id] = new NodeAllocation(lease.Terms.GpuMask, lease.Pricing,
+                continue;
+            }
+
+            metered.Add(lease.Id);
+            if (lease.State.Holds() && part.Active)
+            {
+                allocated[lease.Id] = new NodeAllocation(part.GpuMask, lease.Pricing,
                     lease.State == LeaseState.Pending ? lease.StartedAt : null, lease.PreemptAt);
             }
         }
@@ -82,7 +89,7 @@ public sealed class NodeGrain(
             return null;
         }
 
-        await SaveAsync(new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, Now));
+        await SaveAsync(new NodeRegistration(NodeId, spec.Sku, spec.GpuCount, spec.Region, Now, Fabric: spec.Fabric ?? spec.Region, Rack: spec.Rack));
         return View(registration!);
     }
 
@@ -124,7 +131,7 @@ public sealed class NodeGrain(
         if (previous is { } from && metered.Count > 0)
         {
             var leaseIds = metered.ToList();
-            var settled = await Task.WhenAll(leaseIds.Select(id => Lease(id).Accrue(from, sample)));
+            var settled = await Task.WhenAll(leaseIds.Select(id => Lease(id).Accrue(NodeId, from, sample)));
             for (var i = 0; i < leaseIds.Count; i++)
             {
                 if (settled[i])
@@ -223,20 +230,20 @@ public sealed class NodeGrain(
 
         if (last is { } heartbeat && now - heartbeat.ObservedAt > metering.HeartbeatTimeout + leases.UnreachableGrace)
         {
-            await InterruptAsync(allocated.Keys.ToList(), heartbeat.ObservedAt);
+            await FailLeasesAsync(allocated.Keys.ToList(), heartbeat.ObservedAt);
             return;
         }
 
         var failedTooLong = failedSince.Where(f => now - f.Value > leases.FailedGpuGrace).Aggregate(0UL, (mask, f) => mask | (1UL << f.Key));
-        await InterruptAsync(allocated.Where(a => a.Value.StartsAt is null && (a.Value.Mask & failedTooLong) != 0).Select(a => a.Key).ToList(), now);
+        await FailLeasesAsync(allocated.Where(a => a.Value.StartsAt is null && (a.Value.Mask & failedTooLong) != 0).Select(a => a.Key).ToList(), now);
     }
 
-    private async Task InterruptAsync(IReadOnlyList<Guid> leaseIds, DateTimeOffset at)
+    private async Task FailLeasesAsync(IReadOnlyList<Guid> leaseIds, DateTimeOffset at)
     {
         foreach (var id in leaseIds)
         {
             allocated.Remove(id);
-            await Lease(id).Interrupt(at);
+            await Lease(id).NodeFailed(NodeId, at);
         }
     }
 
@@ -253,7 +260,7 @@ public sealed class NodeGrain(
         var indices = Enumerable.Range(0, registration!.GpuCount).Where(i => (usable & (1UL << i)) != 0).Take(gpuCount).ToList();
         allocated[leaseId] = new NodeAllocation(indices.Aggregate(0UL, (mask, i) => mask | (1UL << i)), pricing, startsAt);
         metered.Add(leaseId);
-        return new Allocation(NodeId, indices, NodeHealth.Count(FreeMask(heartbeat)), startsAt);
+        return new Allocation(NodeId, indices, NodeHealth.Count(FreeMask(heartbeat)), startsAt, registration.Rack);
     }
 
     private void TrackFailures(HeartbeatSample sample)
@@ -301,6 +308,6 @@ public sealed class NodeGrain(
         var leased = AllocatedMask & all;
         return new NodeView(node.Id, node.Sku, node.GpuCount, node.Region,
             NodeHealth.Of(last, node.GpuCount, Now, metering.HeartbeatTimeout), last?.ObservedAt,
-            NodeHealth.Count(healthy & all & ~leased), NodeHealth.Count(leased), NodeHealth.Count(all & ~healthy), node.Drained);
+            NodeHealth.Count(healthy & all & ~leased), NodeHealth.Count(leased), NodeHealth.Count(all & ~healthy), node.Drained, node.FabricOrRegion, node.Rack);
     }
 }

@@ -1,4 +1,5 @@
 using Billing.Fleet.Metering;
+using Billing.ServiceDefaults.GpuEnergy;
 
 namespace Billing.Fleet.Telemetry;
 
@@ -17,14 +18,33 @@ public sealed record LeaseTelemetry(
 /// </summary>
 public static class LeaseEnergy
 {
-    private const decimal MillisecondsPerHour = 3_600_000m;
-
     public static LeaseTelemetry Measure(LeaseTerms lease, IReadOnlyList<int> gpus, IReadOnlyList<TelemetrySample> samples, TimeSpan timeout)
     {
-        var healthyMilliseconds = 0L;
-        var wattMilliseconds = 0m;
-        var utilizationMilliseconds = 0L;
-        var utilizationSum = 0m;
+        var total = EnergySum.Total(Intervals(lease, gpus, samples, timeout).Select(i => i.Over(i.Start, i.End)));
+        return new LeaseTelemetry(total.EnergyWh, total.MeanUtilizationPct, total.GpuSeconds);
+    }
+
+    /// <summary>The same figures per UTC-aligned bucket of <paramref name="bucket"/> (keyed by its start): an interval across a boundary is split at it.</summary>
+    public static IReadOnlyDictionary<DateTimeOffset, EnergySum> PerBucket(
+        LeaseTerms lease, IReadOnlyList<int> gpus, IReadOnlyList<TelemetrySample> samples, TimeSpan timeout, TimeSpan bucket)
+    {
+        var buckets = new SortedDictionary<DateTimeOffset, EnergySum>();
+        foreach (var interval in Intervals(lease, gpus, samples, timeout))
+        {
+            for (var from = interval.Start; from < interval.End;)
+            {
+                var bucketStart = new DateTimeOffset(from.UtcTicks - from.UtcTicks % bucket.Ticks, TimeSpan.Zero);
+                var to = TimeMath.Min(bucketStart + bucket, interval.End);
+                buckets[bucketStart] = buckets.GetValueOrDefault(bucketStart, EnergySum.Zero).Add(interval.Over(from, to));
+                from = to;
+            }
+        }
+
+        return buckets;
+    }
+
+    private static IEnumerable<Interval> Intervals(LeaseTerms lease, IReadOnlyList<int> gpus, IReadOnlyList<TelemetrySample> samples, TimeSpan timeout)
+    {
         for (var i = 1; i < samples.Count; i++)
         {
             var (from, to) = (samples[i - 1], samples[i]);
@@ -35,27 +55,25 @@ public static class LeaseEnergy
                 continue;
             }
 
-            var milliseconds = (end - start).Ticks / TimeSpan.TicksPerMillisecond;
+            var interval = new Interval(start, end, 0, 0, 0, 0);
             foreach (var gpu in gpus.Where(g => from.IsHealthy(g) && to.IsHealthy(g)))
             {
-                healthyMilliseconds += milliseconds;
-                if (Mean(Reading(from, gpu).PowerW, Reading(to, gpu).PowerW) is { } watts)
+                var watts = Mean(Reading(from, gpu).PowerW, Reading(to, gpu).PowerW);
+                var utilization = Mean(Reading(from, gpu).UtilizationPct, Reading(to, gpu).UtilizationPct);
+                interval = interval with
                 {
-                    wattMilliseconds += milliseconds * watts;
-                }
+                    Gpus = interval.Gpus + 1,
+                    Watts = interval.Watts + (watts ?? 0),
+                    ReportingGpus = interval.ReportingGpus + (utilization is null ? 0 : 1),
+                    UtilizationPct = interval.UtilizationPct + (utilization ?? 0),
+                };
+            }
 
-                if (Mean(Reading(from, gpu).UtilizationPct, Reading(to, gpu).UtilizationPct) is { } utilization)
-                {
-                    utilizationMilliseconds += milliseconds;
-                    utilizationSum += milliseconds * utilization;
-                }
+            if (interval.Gpus > 0)
+            {
+                yield return interval;
             }
         }
-
-        return new LeaseTelemetry(
-            decimal.Round(wattMilliseconds / MillisecondsPerHour, 3, MidpointRounding.AwayFromZero),
-            utilizationMilliseconds == 0 ? null : Math.Round((double)(utilizationSum / utilizationMilliseconds), 3),
-            healthyMilliseconds / 1000m);
     }
 
     private static GpuReading Reading(TelemetrySample sample, int gpu) => sample.Gpus.GetValueOrDefault(gpu);
@@ -67,4 +85,17 @@ public static class LeaseEnergy
         (null, { } y) => (decimal)y,
         _ => null,
     };
+
+    /// <summary>
+    /// One billed interval: its healthy GPUs, their summed mean power (W), and how many reported utilization with
+    /// their summed mean (%). Any part of it counts in proportion to its milliseconds, as metering counts them.
+    /// </summary>
+    private sealed record Interval(DateTimeOffset Start, DateTimeOffset End, int Gpus, decimal Watts, int ReportingGpus, decimal UtilizationPct)
+    {
+        public EnergySum Over(DateTimeOffset from, DateTimeOffset to)
+        {
+            var seconds = (to - from).Ticks / TimeSpan.TicksPerMillisecond / 1000m;
+            return new EnergySum(seconds * Gpus, seconds * Watts, seconds * UtilizationPct, seconds * ReportingGpus);
+        }
+    }
 }

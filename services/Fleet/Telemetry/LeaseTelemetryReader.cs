@@ -1,17 +1,21 @@
 using Billing.Fleet.Leases;
 using Billing.Fleet.Metering;
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.GpuEnergy;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Billing.Fleet.Telemetry;
 
-/// <summary>Energy and utilization of a lease, and the idle spans of leased GPUs, read from the stored telemetry.</summary>
+/// <summary>
+/// Energy and utilization of a lease (whole, or per time bucket for the ledger and invoicing), and the idle spans
+/// of leased GPUs, read from the stored telemetry.
+/// </summary>
 public sealed class LeaseTelemetryReader(
     GpuTelemetryStore store,
     IOptions<MeteringOptions> metering,
     IOptions<TelemetryOptions> options,
-    [FromKeyedServices(BillingClock.Key)] TimeProvider time)
+    [FromKeyedServices(BillingClock.Key)] TimeProvider time) : ILeaseEnergyReader
 {
     private TimeSpan Timeout => metering.Value.HeartbeatTimeout;
 
@@ -23,6 +27,21 @@ public sealed class LeaseTelemetryReader(
         var samples = await store.SamplesAsync(
             lease.NodeId, lease.GpuIndices, lease.StartedAt - Timeout, (lease.EndedAt ?? time.GetUtcNow()) + Timeout, cancellationToken);
         return LeaseEnergy.Measure(terms, lease.GpuIndices, samples, Timeout);
+    }
+
+    public async Task<IReadOnlyDictionary<DateTimeOffset, EnergySum>> ReadAsync(
+        LeasePlacement lease, DateTimeOffset from, DateTimeOffset to, TimeSpan bucket, CancellationToken cancellationToken)
+    {
+        var start = lease.StartedAt > from ? lease.StartedAt : from;
+        var end = lease.EndedAt is { } ended && ended < to ? ended : to;
+        if (end <= start)
+        {
+            return new Dictionary<DateTimeOffset, EnergySum>();
+        }
+
+        var terms = new LeaseTerms(lease.GpuIndices.Aggregate(0UL, (mask, i) => mask | (1UL << i)), start, end);
+        var samples = await store.SamplesAsync(lease.NodeId, lease.GpuIndices, start - Timeout, end + Timeout, cancellationToken);
+        return LeaseEnergy.PerBucket(terms, lease.GpuIndices, samples, Timeout, bucket);
     }
 
     /// <summary>The spans since <paramref name="since"/> in which a GPU of <paramref name="lease"/>, while leased, sat idle.</summary>

@@ -74,6 +74,8 @@ public static class FocusColumns
         new("SubAccountName", Text, r => r.TenantName ?? r.Invoice.TenantId),
         new("x_Charge", Text, r => r.Charge.Charge.ToString()),
         new("x_AdjustsPeriod", Text, r => r.AdjustsPeriod),
+        new("x_EnergyWh", Number, r => r.Energy is { } energy ? Exact(energy.EnergyWh) : null),
+        new("x_MeanUtilizationPct", Number, r => r.Energy?.MeanUtilizationPct?.ToString(System.Globalization.CultureInfo.InvariantCulture)),
     ];
 
     private static bool IsPurchase(FocusRow row) => row.Charge.Charge == Charge.Commitment && !row.Charge.Unused;

@@ -22,10 +22,10 @@ public static class FocusEndpoints
             .Produces<FocusMetadata>();
     }
 
-    private static async Task<IResult> CsvAsync([AsParameters] PeriodRequest request, IQuerySession session, HttpContext http)
+    private static async Task<IResult> CsvAsync([AsParameters] PeriodRequest request, IQuerySession session, InvoiceEnergy energy, HttpContext http)
     {
         var period = request.Period!;
-        var rows = await FocusQuery.RowsAsync(session, period, http.RequestAborted);
+        var rows = await FocusEnergy.AddToAsync(await FocusQuery.RowsAsync(session, period, http.RequestAborted), period, energy, http.RequestAborted);
         // FOCUS: a reader finds the dataset's schema (its FOCUS version and columns) without parsing the data.
         http.Response.Headers.Link = $"<{FocusMetadata.Path}>; rel=\"describedby\"; type=\"application/json\"";
         return Results.File(System.Text.Encoding.UTF8.GetBytes(FocusExport.ToCsv(rows)), "text/csv", $"focus-{period}.csv");

@@ -1,4 +1,5 @@
 using Billing.Invoicing.Invoices;
+using Billing.ServiceDefaults.GpuEnergy;
 
 namespace Billing.Invoicing.Exports;
 
@@ -7,7 +8,8 @@ namespace Billing.Invoicing.Exports;
 /// know about it (the tenant's name, the region of the lease's node).
 /// </summary>
 /// <param name="AdjustsPeriod">The issued period a correction row adds to; null on the invoice's own charges.</param>
-public sealed record FocusRow(Invoice Invoice, string? TenantName, FocusCharge Charge, string? Region, string? AdjustsPeriod = null)
+/// <param name="Energy">The GPU energy of the row's usage (<see cref="FocusEnergy"/>); null when not measured.</param>
+public sealed record FocusRow(Invoice Invoice, string? TenantName, FocusCharge Charge, string? Region, string? AdjustsPeriod = null, EnergySum? Energy = null)
 {
     public bool IsCorrection => AdjustsPeriod is not null;
 }

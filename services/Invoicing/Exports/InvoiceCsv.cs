@@ -7,13 +7,14 @@ namespace Billing.Invoicing.Exports;
 /// <summary>
 /// An invoice as CSV (RFC 4180, header row, invariant culture): one row per line and nothing else (no total
 /// row: the total is the sum of <c>amount</c>). Decimals are written exactly as held, every digit of their scale.
+/// <c>energyWh</c> and <c>meanUtilizationPct</c> are informational (empty where not measured), never charged.
 /// </summary>
 public static class InvoiceCsv
 {
     private static readonly string[] Header =
     [
         "number", "invoiceId", "tenantId", "period", "status", "sku", "charge", "pricing", "adjustsPeriod",
-        "gpuSeconds", "quantityGpuHours", "unitPrice", "amount", "currency",
+        "gpuSeconds", "quantityGpuHours", "unitPrice", "amount", "currency", "energyWh", "meanUtilizationPct",
     ];
 
     public static string ToCsv(InvoiceView invoice)
@@ -46,6 +47,8 @@ public static class InvoiceCsv
                 csv.WriteField(ExportText.Exact(line.UnitPrice));
                 csv.WriteField(ExportText.Exact(line.Amount));
                 csv.WriteField(invoice.Currency);
+                csv.WriteField(line.EnergyWh is { } energy ? ExportText.Exact(energy) : string.Empty);
+                csv.WriteField(line.MeanUtilizationPct?.ToString(CultureInfo.InvariantCulture) ?? string.Empty);
                 csv.NextRecord();
             }
         }

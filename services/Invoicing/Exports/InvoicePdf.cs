@@ -184,6 +184,19 @@ public static class InvoicePdf
             }
 
             y += RowHeight;
+            if (line.EnergyWh is { } energy)
+            {
+                // Informational, under its line: a column more would crowd the priced ones.
+                Room(RowHeight);
+                var utilization = line.MeanUtilizationPct is { } mean ? $", mean utilization {mean.ToString("0.0", CultureInfo.InvariantCulture)} %" : string.Empty;
+                if (shaded)
+                {
+                    page!.DrawRectangle(Shade, Margin, y, width, RowHeight);
+                }
+
+                page!.DrawString($"Energy {ExportText.Exact(energy)} Wh{utilization} (informational, not charged)", bodyFont, Grey, Margin + CellPadding, y + 11.5);
+                y += RowHeight;
+            }
         }
 
         private void Total()

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Billing.Contracts;
 
 namespace Billing.Invoicing.Invoices;
@@ -45,11 +46,14 @@ public enum Charge
 /// <remarks>
 /// <see cref="AdjustsPeriod"/> names the issued period a late-usage adjustment belongs to;
 /// <see cref="HealthCreditGpuSeconds"/> are the leased GPU-seconds not billed because a GPU or node was
-/// unhealthy (shown, never charged).
+/// unhealthy (shown, never charged). <see cref="EnergyWh"/> and <see cref="MeanUtilizationPct"/> are
+/// informational, never priced nor stored: filled in when the invoice is read (<see cref="InvoiceEnergy"/>).
 /// </remarks>
 public sealed record InvoiceLine(
     string Sku, Charge Charge, PricingModel Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount,
-    string? AdjustsPeriod = null, decimal HealthCreditGpuSeconds = 0);
+    string? AdjustsPeriod = null, decimal HealthCreditGpuSeconds = 0,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? EnergyWh = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
 /// <summary>The draft was re-rated from usage; it replaces the lines and total wholesale.</summary>
 public sealed record InvoiceDrafted(

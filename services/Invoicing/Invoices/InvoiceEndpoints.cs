@@ -80,7 +80,7 @@ public static class InvoiceEndpoints
     }
 
     /// <summary>JSON by default; <c>Accept: text/csv</c> or <c>application/pdf</c> for those forms.</summary>
-    private static async Task<IResult> GetAsync(Guid invoiceId, ClaimsPrincipal user, IQuerySession session, HttpContext http)
+    private static async Task<IResult> GetAsync(Guid invoiceId, ClaimsPrincipal user, IQuerySession session, InvoiceEnergy energy, HttpContext http)
     {
         var invoice = await session.LoadAsync<Invoice>(invoiceId);
         if (invoice is null || user.ReadableTenant(invoice.TenantId) != invoice.TenantId)
@@ -88,7 +88,7 @@ public static class InvoiceEndpoints
             return Problems.NotFound($"No invoice '{invoiceId}'.");
         }
 
-        var view = InvoiceView.Of(invoice);
+        var view = await energy.AddToAsync(InvoiceView.Of(invoice), http.RequestAborted);
         var name = view.Number ?? $"draft-{view.TenantId}-{view.Period}";
         return http.Negotiated() switch
         {

@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Pricing;
@@ -7,8 +8,15 @@ using Microsoft.AspNetCore.Http;
 
 namespace Billing.Invoicing.Invoices;
 
-/// <summary>One rated piece behind a line: a minute window's usage (its usage event ids) or a commitment, and its price.</summary>
-public sealed record ExplainedPiece(DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal UnitPrice, decimal ExactAmount);
+/// <summary>
+/// One rated piece behind a line: a minute window's usage (its usage event ids, and each stored
+/// window: lease, node, billed and health-credited GPU-seconds) or a commitment, and its price.
+/// </summary>
+public sealed record ExplainedPiece(
+    DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal UnitPrice, decimal ExactAmount, IReadOnlyList<NodeWindow>? Windows = null);
+
+/// <summary>One node's usage window behind a piece.</summary>
+public sealed record NodeWindow(Guid UsageId, Guid LeaseId, string? NodeId, decimal GpuSeconds, decimal UnbilledGpuSeconds);
 
 public sealed record LineExplanation(
     Guid InvoiceId, int LineNumber, InvoiceLine Line, string Basis, IReadOnlyList<ExplainedPiece> Pieces, decimal GpuSeconds, decimal RoundedAmount, bool SumsToLine);
@@ -37,7 +45,11 @@ public static class InvoiceExplanation
             : null;
         var inputs = await RatingInputs.WindowsOfAsync(session, invoice.TenantId, period, rated, http.RequestAborted);
         var priced = inputs.Pieces(invoice.TenantId).Where(p => p.Sku == line.Sku && p.Charge == line.Charge).OrderBy(p => p.WindowStart).ToList();
-        var pieces = priced.Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount)).ToList();
+        var sources = priced.SelectMany(p => p.Sources).ToArray();
+        var windows = (await session.Query<MeteredWindow>().Where(w => w.TenantId == invoice.TenantId && w.Id.IsOneOf(sources)).ToListAsync(http.RequestAborted))
+            .ToDictionary(w => w.Id, w => new NodeWindow(w.Id, w.LeaseId, w.NodeId, w.GpuSeconds, w.UnbilledGpuSeconds));
+        var pieces = priced.Select(p => new ExplainedPiece(p.WindowStart, p.Sources, p.GpuSeconds, p.PricePerGpuHour, p.ExactAmount,
+            p.Sources.Where(windows.ContainsKey).Select(id => windows[id]).ToList())).ToList();
         var seconds = pieces.Sum(p => p.GpuSeconds);
         var amount = Math.Round(RatedPiece.ExactAmountOf(priced), inputs.MinorUnitDigits, MidpointRounding.AwayFromZero);
         var basis = line.AdjustsPeriod is null

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Billing.Ledger.Usage;
 
 public enum Granularity
@@ -12,16 +14,32 @@ public enum UsageGrouping
     Sku,
     Lease,
     Pricing,
+
+    /// <summary>By the node that metered each window (read from the stored windows).</summary>
+    Node,
 }
 
-public sealed record UsageBucket(DateTimeOffset Start, string Key, decimal GpuSeconds);
+/// <summary>What a report measures: GPU-seconds alone (the default), or with their GPU energy and mean utilization.</summary>
+public enum UsageMetric
+{
+    GpuSeconds,
+    Energy,
+}
+
+/// <summary>A bucket's usage; <see cref="EnergyWh"/> and <see cref="MeanUtilizationPct"/> only with <c>metric=energy</c> (informational, never priced).</summary>
+public sealed record UsageBucket(
+    DateTimeOffset Start, string Key, decimal GpuSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? EnergyWh = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
 public sealed record UsageReport(
     string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy,
-    IReadOnlyList<UsageBucket> Buckets, decimal TotalGpuSeconds);
+    IReadOnlyList<UsageBucket> Buckets, decimal TotalGpuSeconds,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? TotalEnergyWh = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? MeanUtilizationPct = null);
 
-/// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size and a grouping.</summary>
-public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy)
+/// <summary>A validated usage question: a tenant, an aligned half-open time range, a bucket size, a grouping, and optionally one lease.</summary>
+public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOffset To, Granularity Granularity, UsageGrouping GroupBy, Guid? LeaseId = null)
 {
     public static readonly TimeSpan MaxMinuteRange = TimeSpan.FromDays(7);
     public static readonly TimeSpan MaxRange = TimeSpan.FromDays(366);
@@ -52,10 +70,14 @@ public sealed record UsageQuery(string TenantId, DateTimeOffset From, DateTimeOf
 
     public DateTimeOffset BucketOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % BucketSize.Ticks, TimeSpan.Zero);
 
-    public string KeyOf(string sku, Guid leaseId, Billing.Contracts.PricingModel pricing) => GroupBy switch
+    /// <summary>Node grouping and a single lease are answered from the stored windows, which know both.</summary>
+    public bool ReadsWindows => Granularity == Granularity.Minute || GroupBy == UsageGrouping.Node || LeaseId is not null;
+
+    public string KeyOf(string sku, Guid leaseId, Billing.Contracts.PricingModel pricing, string? nodeId = null) => GroupBy switch
     {
         UsageGrouping.Sku => sku,
         UsageGrouping.Lease => leaseId.ToString(),
+        UsageGrouping.Node => nodeId ?? "unknown",
         _ => pricing.ToString(),
     };
 }

@@ -8,12 +8,16 @@ public sealed class UsageReader(IQuerySession session)
     public async Task<UsageReport> ReadAsync(UsageQuery query, CancellationToken cancellationToken)
     {
         IEnumerable<(DateTimeOffset At, string Key, decimal GpuSeconds)> rows;
-        if (query.Granularity == Granularity.Minute)
+        if (query.ReadsWindows)
         {
-            var windows = await session.Query<MeteredWindow>()
-                .Where(w => w.TenantId == query.TenantId && w.WindowStart >= query.From && w.WindowStart < query.To)
-                .ToListAsync(cancellationToken);
-            rows = windows.Select(w => (w.WindowStart, query.KeyOf(w.Sku, w.LeaseId, w.Pricing), w.GpuSeconds));
+            var windows = session.Query<MeteredWindow>()
+                .Where(w => w.TenantId == query.TenantId && w.WindowStart >= query.From && w.WindowStart < query.To);
+            if (query.LeaseId is { } leaseId)
+            {
+                windows = windows.Where(w => w.LeaseId == leaseId);
+            }
+
+            rows = (await windows.ToListAsync(cancellationToken)).Select(w => (w.WindowStart, query.KeyOf(w.Sku, w.LeaseId, w.Pricing, w.NodeId), w.GpuSeconds));
         }
         else
         {

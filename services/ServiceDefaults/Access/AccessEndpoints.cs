@@ -26,7 +26,7 @@ public sealed class IssueKeyValidator : AbstractValidator<IssueKey>
 {
     public IssueKeyValidator()
     {
-        RuleFor(r => r.Role).Must(r => r is Roles.Finance or Roles.Ops).WithMessage($"'{Roles.Finance}' or '{Roles.Ops}'.");
+        RuleFor(r => r.Role).Must(r => r is Roles.Finance or Roles.Ops or Roles.Ingest).WithMessage($"'{Roles.Finance}', '{Roles.Ops}' or '{Roles.Ingest}'.");
         RuleFor(r => r.Name).Name();
     }
 }
@@ -66,9 +66,9 @@ public static class AccessEndpoints
     /// <summary>Staff keys by default; <c>?role=</c> lists another role's (tenant and node keys too).</summary>
     private static async Task<IResult> ListKeysAsync(IQuerySession session, string? role)
     {
-        if (role is not null && role is not (Roles.Finance or Roles.Ops or Roles.Tenant or Roles.Node))
+        if (role is not null && role is not (Roles.Finance or Roles.Ops or Roles.Tenant or Roles.Node or Roles.Ingest))
         {
-            return Problems.Invalid("The key query is invalid.", new Dictionary<string, string[]> { ["role"] = ["One of finance, ops, tenant, node."] });
+            return Problems.Invalid("The key query is invalid.", new Dictionary<string, string[]> { ["role"] = ["One of finance, ops, ingest, tenant, node."] });
         }
 
         var keys = role is null

@@ -22,7 +22,7 @@ public static class KeySecrets
     {
         var separator = secret.IndexOf('_', StringComparison.Ordinal);
         return separator > 0
-            && secret[..separator] is Roles.Tenant or Roles.Node or Roles.Finance or Roles.Ops
+            && secret[..separator] is Roles.Tenant or Roles.Node or Roles.Finance or Roles.Ops or Roles.Ingest
             && secret.Length - separator - 1 == SecretChars
             && secret.AsSpan(separator + 1).IndexOfAnyExcept(Base64UrlChars) < 0;
     }

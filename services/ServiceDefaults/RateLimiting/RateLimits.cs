@@ -29,6 +29,9 @@ public sealed class RateLimits
 
     public TokenBucket Node { get; set; } = new() { TokenLimit = 1_000, TokensPerPeriod = 100 };
 
+    /// <summary>A model gateway posts batches of up to 1,000 events: 100 a second is 100,000 events a second per key.</summary>
+    public TokenBucket Ingest { get; set; } = new() { TokenLimit = 1_000, TokensPerPeriod = 100 };
+
     public TokenBucket Anonymous { get; set; } = new() { TokenLimit = 1_000, TokensPerPeriod = 100 };
 
     public TokenBucket For(string? role) => role switch
@@ -37,6 +40,7 @@ public sealed class RateLimits
         Access.Roles.Finance => Finance,
         Access.Roles.Tenant => Tenant,
         Access.Roles.Node => Node,
+        Access.Roles.Ingest => Ingest,
         _ => Anonymous,
     };
 }

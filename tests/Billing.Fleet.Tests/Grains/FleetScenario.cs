@@ -15,11 +15,11 @@ public sealed class FleetScenario(FleetCluster cluster)
 
     public DateTimeOffset Now => FleetCluster.Time.GetUtcNow();
 
-    public async Task<string> NodeAsync(int gpus = 8)
+    public async Task<string> NodeAsync(int gpus = 8, string? fabric = null, string? rack = null)
     {
         var nodeId = $"node-{Guid.NewGuid():N}"[..17];
-        await cluster.Grains.GetGrain<INodeGrain>(nodeId).Register(new NodeSpec(Sku, gpus, "test-1"));
-        await cluster.Grains.GetGrain<ISkuPoolGrain>(Sku).AddNode(nodeId, gpus);
+        var view = await cluster.Grains.GetGrain<INodeGrain>(nodeId).Register(new NodeSpec(Sku, gpus, "test-1", fabric, rack));
+        await cluster.Grains.GetGrain<ISkuPoolGrain>(Sku).AddNode(view!);
         gpusOf[nodeId] = gpus;
         return nodeId;
     }
@@ -35,12 +35,14 @@ public sealed class FleetScenario(FleetCluster cluster)
 
     public void Advance(TimeSpan by) => FleetCluster.Time.Advance(by);
 
-    public async Task<LeaseView?> StartLeaseAsync(int gpus, PricingModel pricing = PricingModel.OnDemand, string tenantId = "tenant-a")
+    public async Task<LeaseView?> StartLeaseAsync(
+        int gpus, PricingModel pricing = PricingModel.OnDemand, string tenantId = "tenant-a", NodeFailurePolicy onNodeFailure = NodeFailurePolicy.Replace)
     {
         var leaseId = Guid.NewGuid();
         var placement = await cluster.Grains.GetGrain<ISkuPoolGrain>(Sku).Place(leaseId, gpus, pricing);
         return placement.Allocation is { } allocation
-            ? await cluster.Grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(tenantId, allocation.NodeId, Sku, pricing, allocation.GpuIndices, allocation.StartsAt))
+            ? await cluster.Grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(
+                tenantId, allocation.NodeId, Sku, pricing, allocation.GpuIndices, allocation.StartsAt, placement.Allocations, placement.Fabric, onNodeFailure))
             : null;
     }
 
@@ -49,4 +51,22 @@ public sealed class FleetScenario(FleetCluster cluster)
     public Task<LeaseView?> EndLeaseAsync(Guid leaseId) => cluster.Grains.GetGrain<ILeaseGrain>(leaseId).End();
 
     public Task<LeaseView?> LeaseAsync(Guid leaseId) => cluster.Grains.GetGrain<ILeaseGrain>(leaseId).Get();
+
+    public Task<NodeView?> NodeViewAsync(string nodeId) => cluster.Grains.GetGrain<INodeGrain>(nodeId).Get();
+
+    /// <summary>Asks again until the lease is as <paramref name="wanted"/> says (one-way calls finish after their caller); fails after 30 s.</summary>
+    public async Task<LeaseView> LeaseWhenAsync(Guid leaseId, Func<LeaseView, bool> wanted)
+    {
+        for (var waited = TimeSpan.Zero; waited < TimeSpan.FromSeconds(30); waited += TimeSpan.FromMilliseconds(50))
+        {
+            if (await LeaseAsync(leaseId) is { } view && wanted(view))
+            {
+                return view;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"Lease {leaseId} never got there: {await LeaseAsync(leaseId)}");
+    }
 }

@@ -1,5 +1,6 @@
 using Billing.Fleet.Metering;
 using Billing.Fleet.Telemetry;
+using Billing.ServiceDefaults.GpuEnergy;
 using FsCheck;
 using FsCheck.Xunit;
 
@@ -66,6 +67,27 @@ public sealed class Measuring_a_leases_energy
         Assert.Equal(0m, measured.EnergyWh);
         Assert.Null(measured.MeanUtilizationPct);
         Assert.Equal(30m, measured.HealthyGpuSeconds);
+    }
+
+    [Fact]
+    public void Buckets_split_intervals_at_their_boundaries_and_add_up_to_the_whole_lease()
+    {
+        // Two GPUs at 300 W from 10:00:00 to 10:01:30, heartbeats every 20 s: the interval 10:00:40–10:01:00 is
+        // the last of the first minute, 10:01:00–10:01:20 the first of the second, and the lease ends at 10:01:30.
+        var samples = Enumerable.Range(0, 6).Select(i => Sample(i * 20, 0b11, 300, utilization: i < 3 ? 40 : 80)).ToArray();
+        var lease = new LeaseTerms(0b11, T0, T0.AddSeconds(90));
+
+        var buckets = LeaseEnergy.PerBucket(lease, TwoGpus, samples, Timeout, TimeSpan.FromMinutes(1));
+
+        Assert.Equal([T0, T0.AddMinutes(1)], buckets.Keys);
+        Assert.Equal((120m, 2 * 300m * 60 / 3600), (buckets[T0].GpuSeconds, buckets[T0].EnergyWh));
+        Assert.Equal((60m, 2 * 300m * 30 / 3600), (buckets[T0.AddMinutes(1)].GpuSeconds, buckets[T0.AddMinutes(1)].EnergyWh));
+        // 40 % for 40 s, then the 40 %→80 % interval at 60 %; after 10:01 all at 80 %.
+        Assert.Equal((40.0 * 40 + 60 * 20) / 60, buckets[T0].MeanUtilizationPct!.Value, 3);
+        Assert.Equal(80, buckets[T0.AddMinutes(1)].MeanUtilizationPct);
+        var whole = LeaseEnergy.Measure(lease, TwoGpus, samples, Timeout);
+        var total = EnergySum.Total(buckets.Values);
+        Assert.Equal((whole.EnergyWh, whole.HealthyGpuSeconds, whole.MeanUtilizationPct), (total.EnergyWh, total.GpuSeconds, total.MeanUtilizationPct));
     }
 
     [Property(MaxTest = 200)]

@@ -103,7 +103,11 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Row.Get("/v1/leases", tenants);
         yield return Row.Get($"/v1/leases/{cast.LeaseId}", Tenant) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
         yield return Row.Post($"/v1/leases/{ghost}/end", null, HttpStatusCode.NotFound, tenants);
+        yield return Row.Get("/v1/fabrics", [.. tenants, .. staff]);
+        yield return Row.Get("/v1/fabrics?sku=NOT-A-SKU", HttpStatusCode.BadRequest, [.. tenants, .. staff]);
         yield return Row.Get(usage, Tenant, Finance, Ops) with { Others = HttpStatusCode.NotFound, OthersAre = [OtherTenant] };
+        yield return Row.Get("/v1/meters", keyed);
+        yield return Row.Post("/v1/events", "{}", HttpStatusCode.UnsupportedMediaType, tenants);
         yield return Row.Get("/v1/prices", keyed);
         yield return Row.Get($"/v1/prices/spot/{EdgeCast.Sku}", keyed);
         yield return Row.Get("/v1/invoices", [.. tenants, .. staff]);
@@ -157,6 +161,10 @@ public sealed class Probing_the_edge_as_a_stranger(Platform platform, ITestOutpu
         yield return Post(Tenant, "/v1/leases", Lease(count: "0"), "gpuCount");
         yield return Post(Tenant, "/v1/leases", Lease(count: "65"), "gpuCount");
         yield return Post(Tenant, "/v1/leases", Lease(count: "99999999999"), "gpuCount");
+        yield return Post(Tenant, "/v1/leases", Lease(count: "65537"), "gpuCount");
+        yield return Post(Tenant, "/v1/leases", Lease(count: "12"), "gpuCount");
+        yield return Post(Tenant, "/v1/leases", $"{{\"sku\":\"{EdgeCast.Sku}\",\"gpuCount\":16,\"pricing\":\"OnDemand\",\"fabric\":\"a/b\"}}", "fabric");
+        yield return Post(Tenant, "/v1/leases", $"{{\"sku\":\"{EdgeCast.Sku}\",\"gpuCount\":16,\"pricing\":\"OnDemand\",\"onNodeFailure\":\"Pray\"}}", "onNodeFailure");
         yield return Post(Tenant, "/v1/leases", Lease(count: "\"1\""), "gpuCount");
 
         // Heartbeats: nulls, empty GPUs, telemetry outside physics, times that are not RFC 3339.

@@ -1,6 +1,9 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Billing.ServiceDefaults;
+using Billing.Tests.Focus;
 
 namespace Billing.IntegrationTests.GpuTelemetry;
 
@@ -66,6 +69,88 @@ public sealed class Measuring_gpu_telemetry(Platform platform) : IClassFixture<P
         Assert.Equal(gpuSeconds, telemetry.GetProperty("healthyGpuSeconds").GetDecimal());
         Assert.Equal(decimal.Round(gpuSeconds * 400 / 3600, 3, MidpointRounding.AwayFromZero), telemetry.GetProperty("energyWh").GetDecimal());
         Assert.Equal(80, telemetry.GetProperty("meanUtilizationPct").GetDouble());
+    }
+
+    [Fact]
+    public async Task Usage_with_metric_energy_gives_each_buckets_energy_and_utilization_in_json_and_csv()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var (_, tenant) = await api.TenantAsync("usage-energy");
+        var start = api.Now;
+        await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        var leaseId = (await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created))
+            .GetProperty("leaseId").GetGuid();
+
+        // Three minutes, GPU 0 at 300 W and 50 %, GPU 1 at 100 W and 70 %; GPU 1 fails once in the second minute (30 s lost).
+        for (var i = 1; i <= 12; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu), failed: i == 6 ? 1 : null);
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await node.BeatAsync(2, _ => (0, 0));
+        var query = $"/v1/usage?from={PlatformClient.Rfc3339(start)}&to={PlatformClient.Rfc3339(start.AddMinutes(3))}&granularity=minute&groupBy=lease";
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, start, start.AddMinutes(3)), 2 * 180m - 30);
+
+        var report = await PlatformClient.ReadAsync(await tenant.GetAsync(query + "&metric=energy"), HttpStatusCode.OK);
+
+        var buckets = report.GetProperty("buckets").EnumerateArray().ToList();
+        Assert.Equal(3, buckets.Count);
+        Assert.All(buckets, b => Assert.Equal(leaseId.ToString(), b.GetProperty("key").GetString()));
+        var fullMinute = decimal.Round(60 * 400m / 3600, 3, MidpointRounding.AwayFromZero);
+        var lossyMinute = decimal.Round((60 * 300m + 30 * 100m) / 3600, 3, MidpointRounding.AwayFromZero);
+        Assert.Equal([fullMinute, lossyMinute, fullMinute], buckets.Select(b => b.GetProperty("energyWh").GetDecimal()));
+        Assert.Equal([60, Math.Round((60 * 50 + 30 * 70) / 90.0, 3), 60], buckets.Select(b => b.GetProperty("meanUtilizationPct").GetDouble()));
+        Assert.Equal(decimal.Round((180 * 300m + 150 * 100m) / 3600, 3, MidpointRounding.AwayFromZero), report.GetProperty("totalEnergyWh").GetDecimal());
+        var plain = await PlatformClient.ReadAsync(await tenant.GetAsync(query), HttpStatusCode.OK);
+        Assert.False(plain.GetProperty("buckets")[0].TryGetProperty("energyWh", out _));
+        Assert.False(plain.TryGetProperty("totalEnergyWh", out _));
+        using var csvRequest = new HttpRequestMessage(HttpMethod.Get, query + "&metric=energy");
+        csvRequest.Headers.Accept.ParseAdd("text/csv");
+        var csv = (await (await tenant.SendAsync(csvRequest)).Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal("start,key,gpuSeconds,energyWh,meanUtilizationPct", csv[0]);
+        Assert.Contains(leaseId.ToString(), csv[2]);
+        Assert.EndsWith(FormattableString.Invariant($",{lossyMinute},56.667"), csv[2]);
+        await PlatformClient.ReadAsync(await tenant.GetAsync(query + "&metric=watts"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Invoice_lines_and_focus_rows_show_the_leases_energy_and_utilization()
+    {
+        var node = await TelemetryAgent.StartAsync(api, gpuCount: 2);
+        var (_, tenant) = await api.TenantAsync("invoice-energy");
+        var start = api.Now;
+        await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        var leaseId = (await PlatformClient.ReadAsync(
+            await tenant.PostAsJsonAsync("/v1/leases", new { sku = TelemetryAgent.Sku, gpuCount = 2, pricing = "OnDemand" }), HttpStatusCode.Created))
+            .GetProperty("leaseId").GetGuid();
+
+        // Two minutes, GPU 0 at 300 W and 50 %, GPU 1 at 100 W and 70 %: 240 GPU-seconds, 400 W × 120 s, 60 %.
+        for (var i = 1; i <= 8; i++)
+        {
+            api.Advance(TimeSpan.FromSeconds(15));
+            await node.BeatAsync(2, gpu => (50 + 20 * gpu, 300 - 200 * gpu));
+        }
+
+        await PlatformClient.ReadAsync(await tenant.PostAsync($"/v1/leases/{leaseId}/end", null), HttpStatusCode.OK);
+        api.Advance(TimeSpan.FromSeconds(15));
+        await node.BeatAsync(2, _ => (0, 0));
+        await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, start, start.AddMinutes(2)), 240m);
+        await api.RunJobAsync("invoicing-draft");
+        var period = BillingPeriod.Of(start);
+        var invoiceId = (await PlatformClient.InvoiceAsync(tenant, period)).GetProperty("invoiceId").GetGuid();
+
+        var invoice = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoiceId}"), HttpStatusCode.OK);
+        var focus = FocusConformance.Read(await (await api.Ops.GetAsync($"/v1/exports/focus?period={period}")).Content.ReadAsStringAsync(), out _);
+
+        var expected = decimal.Round(120 * 400m / 3600, 3, MidpointRounding.AwayFromZero);
+        var line = Assert.Single(invoice.GetProperty("lines").EnumerateArray());
+        Assert.Equal((240m, expected, 60.0), (line.GetProperty("gpuSeconds").GetDecimal(), line.GetProperty("energyWh").GetDecimal(), line.GetProperty("meanUtilizationPct").GetDouble()));
+        var row = Assert.Single(focus, r => r["ResourceId"] == leaseId.ToString());
+        Assert.Equal((expected.ToString(CultureInfo.InvariantCulture), "60"), (row["x_EnergyWh"], row["x_MeanUtilizationPct"]));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public sealed class Exporting_an_invoice_as_csv
     private static readonly string[] Columns =
     [
         "number", "invoiceId", "tenantId", "period", "status", "sku", "charge", "pricing", "adjustsPeriod",
-        "gpuSeconds", "quantityGpuHours", "unitPrice", "amount", "currency",
+        "gpuSeconds", "quantityGpuHours", "unitPrice", "amount", "currency", "energyWh", "meanUtilizationPct",
     ];
 
     [Fact]

@@ -96,7 +96,7 @@ public sealed class Exporting_an_invoice_as_pdf
         Assert.Matches($@"Total \(USD\)\s+{invoice.Total.ToString(CultureInfo.InvariantCulture).Replace(".", @"\.", StringComparison.Ordinal)}\s*$",
             text.Split('\n').Single(l => l.Contains("Total (USD)", StringComparison.Ordinal)));
 
-    private static string PdfText(byte[] pdf)
+    internal static string PdfText(byte[] pdf)
     {
         var path = WriteTemp(pdf);
         try

@@ -1,0 +1,153 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Billing.Ledger.Meters;
+
+/// <summary>An accepted event as the ingest log keeps it: its identity, tenant, meter, group and value.</summary>
+public sealed record MeteredEvent(string Source, string Id, string TenantId, string Meter, string GroupKey, decimal Value, DateTimeOffset Time);
+
+/// <summary>
+/// The durable ingest log (<c>meter_events</c>). Events are group-committed: batches posted at once
+/// queue up, and a writer stores whatever has queued in one statement, one fsync for up to
+/// <see cref="MaxRows"/> events. The unique key on (source, id) decides which copy of an event counts,
+/// across requests, restarts and racing hosts: the insert skips a key already stored, and the rows
+/// it returns are the events accepted. An append completes only once its rows are committed.
+/// </summary>
+public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string schema, ILogger<MeterEventLog> logger) : BackgroundService
+{
+    private const int MaxRows = 10_000;
+    private const int Writers = 2;
+
+    private readonly Channel<PendingAppend> queue = Channel.CreateUnbounded<PendingAppend>();
+
+    /// <summary>Raised after each commit that stored events: the rollup need not wait for its next poll.</summary>
+    public event Action? Committed;
+
+    public string Table => $"{schema}.meter_events";
+
+    /// <summary>Stores the events not stored before; true for each one this call stored (false: a copy of one stored earlier or earlier in the list).</summary>
+    public async Task<bool[]> AppendAsync(IReadOnlyList<MeteredEvent> events, CancellationToken cancellationToken)
+    {
+        if (events.Count == 0)
+        {
+            return [];
+        }
+
+        var pending = new PendingAppend(events, new TaskCompletionSource<bool[]>(TaskCreationOptions.RunContinuationsAsynchronously));
+        await queue.Writer.WriteAsync(pending, cancellationToken);
+        return await pending.Done.Task.WaitAsync(cancellationToken);
+    }
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            create schema if not exists {schema};
+            create table if not exists {Table} (
+                seq bigint generated always as identity primary key,
+                source text not null,
+                event_id text not null,
+                tenant_id text not null,
+                meter text not null,
+                group_key text not null,
+                value numeric not null,
+                event_time timestamptz not null,
+                ingested_at timestamptz not null default now(),
+                rolled boolean not null default false,
+                unique (source, event_id));
+            create index if not exists meter_events_unrolled on {Table} (seq) where not rolled;
+            create index if not exists meter_events_tenant_time on {Table} (tenant_id, event_time);
+            """);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, Writers).Select(_ => WriteBatchesAsync(stoppingToken)));
+
+    private async Task WriteBatchesAsync(CancellationToken stoppingToken)
+    {
+        var group = new List<PendingAppend>();
+        while (await queue.Reader.WaitToReadAsync(stoppingToken))
+        {
+            var rows = 0;
+            while (rows < MaxRows && queue.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+                rows += pending.Events.Count;
+            }
+
+            try
+            {
+                var stored = await RetryAsync(() => InsertAsync(group, stoppingToken));
+                foreach (var pending in group)
+                {
+                    pending.Done.TrySetResult(pending.Events.Select(e => stored.Remove((e.Source, e.Id))).ToArray());
+                }
+
+                Committed?.Invoke();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogWriteFailed(logger, ex, rows);
+                group.ForEach(p => p.Done.TrySetException(ex));
+            }
+
+            group.Clear();
+        }
+    }
+
+    /// <summary>A deadlock with another host's insert (one whose keys overlap) rolls back one of the two: insert again.</summary>
+    private static async Task<T> RetryAsync<T>(Func<Task<T>> insert)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await insert();
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.DeadlockDetected && attempt < 5)
+            {
+            }
+        }
+    }
+
+    /// <summary>One statement for the group; returns the (source, id) pairs it stored.</summary>
+    private async Task<HashSet<(string, string)>> InsertAsync(List<PendingAppend> group, CancellationToken cancellationToken)
+    {
+        // A copy inside the group is left out here; the first copy gets the row (Remove above hands it to one event only).
+        // In one order everywhere: two hosts inserting the same keys then wait for each other instead of deadlocking.
+        var events = group.SelectMany(p => p.Events).DistinctBy(e => (e.Source, e.Id))
+            .OrderBy(e => e.Source, StringComparer.Ordinal).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
+        await using var command = dataSource.CreateCommand(
+            $"""
+            insert into {Table} (source, event_id, tenant_id, meter, group_key, value, event_time)
+            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::timestamptz[])
+            on conflict (source, event_id) do nothing
+            returning source, event_id
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Source).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.TenantId).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Meter).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.GroupKey).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Time.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
+        var stored = new HashSet<(string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            stored.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return stored;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Storing {Count} metered events failed; their posts get 503 and gateways resend.")]
+    private static partial void LogWriteFailed(ILogger logger, Exception exception, int count);
+
+    private sealed record PendingAppend(IReadOnlyList<MeteredEvent> Events, TaskCompletionSource<bool[]> Done);
+}

@@ -1,0 +1,209 @@
+using System.Data;
+using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
+using Marten;
+using Marten.Services;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Billing.Ledger.Meters;
+
+/// <summary>
+/// Rolls the ingest log into per-minute aggregates (events in the tenant's meter stream of the month)
+/// and hourly <see cref="MeterHour"/>s, exactly once: the rows it takes are locked, rolled up and
+/// marked rolled in one transaction with the stream appends and documents. Racing rollups take
+/// disjoint rows (SKIP LOCKED); a lost race on an hour or revision rolls the whole step back and its
+/// rows are taken again. Each touched tenant-month's <see cref="UsageRevision"/> rises, so invoicing
+/// re-rates it, late events of a closed month included (as adjustments).
+/// </summary>
+public sealed partial class MeterRollup(
+    MeterEventLog log, NpgsqlDataSource dataSource, IDocumentStore store, IOptions<MeterOptions> options, ILogger<MeterRollup> logger) : BackgroundService
+{
+    private const int RowsPerStep = 20_000;
+
+    private readonly SemaphoreSlim wake = new(0);
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        log.Committed += Wake;
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        log.Committed -= Wake;
+        return base.StopAsync(cancellationToken);
+    }
+
+    /// <summary>Rolls up everything logged so far; returns the events rolled.</summary>
+    public async Task<int> RollAllAsync(CancellationToken cancellationToken)
+    {
+        var total = 0;
+        for (int rolled; (rolled = await StepWithRetriesAsync(cancellationToken)) > 0;)
+        {
+            total += rolled;
+        }
+
+        return total;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await RollAllAsync(stoppingToken);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                LogRollupFailed(logger, ex);
+            }
+
+            await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+        }
+    }
+
+    private void Wake()
+    {
+        if (wake.CurrentCount == 0)
+        {
+            wake.Release();
+        }
+    }
+
+    private async Task<int> StepWithRetriesAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StepAsync(cancellationToken);
+            }
+            catch (Exception ex) when (attempt < 20 && (WriteConflicts.IsConflict(ex) || ex is PostgresException { SqlState: PostgresErrorCodes.DeadlockDetected }))
+            {
+                // Another rollup or the GPU usage consumer wrote the same hour or revision: take the rows again.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(5, 50)), cancellationToken);
+            }
+        }
+    }
+
+    private async Task<int> StepAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
+        var rows = await TakeAsync(connection, transaction, cancellationToken);
+        if (rows.Count == 0)
+        {
+            return 0;
+        }
+
+        var meters = options.Value.Definitions;
+        var minutes = rows
+            .GroupBy(r => (r.TenantId, r.Meter, r.GroupKey, Minute: MeterHour.MinuteOf(r.Time)))
+            .Select(g => new MeterUsageAggregated(g.Key.TenantId, g.Key.Meter, g.Key.GroupKey, g.Key.Minute,
+                AggregationOf(meters, g.Key.Meter) == MeterAggregation.Max ? g.Max(r => r.Value) : g.Sum(r => r.Value),
+                g.Count(), g.Min(r => r.Sequence), g.Max(r => r.Sequence)))
+            .OrderBy(m => m.MinuteStart)
+            .ToList();
+
+        await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: false));
+        await StoreAsync(session, minutes, meters, cancellationToken);
+        await using (var mark = new NpgsqlCommand($"update {log.Table} set rolled = true where seq = any($1)", connection, transaction))
+        {
+            mark.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Sequence).ToArray() });
+            await mark.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return rows.Count;
+    }
+
+    /// <summary>Appends the minutes to their streams and adds them to their hours, raising each tenant-month's revision.</summary>
+    private static async Task StoreAsync(IDocumentSession session, List<MeterUsageAggregated> minutes, Dictionary<string, Meter> meters, CancellationToken cancellationToken)
+    {
+        var hourIds = minutes.Select(m => MeterHour.IdFor(m.TenantId, m.Meter, m.GroupKey, MeterHour.HourOf(m.MinuteStart))).Distinct().ToList();
+        var hours = (await session.LoadManyAsync<MeterHour>(cancellationToken, hourIds)).ToDictionary(h => h.Id);
+        var revisionIds = minutes.Select(m => UsageRevision.IdFor(m.TenantId, BillingPeriod.Of(m.MinuteStart))).Distinct().ToList();
+        var revisions = (await session.LoadManyAsync<UsageRevision>(cancellationToken, revisionIds)).ToDictionary(r => r.Id);
+        var stored = hours.Keys.Concat(revisions.Keys).ToHashSet();
+        foreach (var minute in minutes)
+        {
+            var period = BillingPeriod.Of(minute.MinuteStart);
+            var revisionId = UsageRevision.IdFor(minute.TenantId, period);
+            if (!revisions.ContainsKey(revisionId))
+            {
+                revisions[revisionId] = new UsageRevision { Id = revisionId, TenantId = minute.TenantId, Period = period };
+            }
+
+            var hourStart = MeterHour.HourOf(minute.MinuteStart);
+            var id = MeterHour.IdFor(minute.TenantId, minute.Meter, minute.GroupKey, hourStart);
+            if (!hours.TryGetValue(id, out var hour))
+            {
+                hours[id] = hour = new MeterHour
+                {
+                    Id = id,
+                    TenantId = minute.TenantId,
+                    Meter = minute.Meter,
+                    GroupKey = minute.GroupKey,
+                    Period = period,
+                    HourStart = hourStart,
+                    Aggregation = AggregationOf(meters, minute.Meter),
+                };
+            }
+
+            hour.Add(minute);
+        }
+
+        foreach (var revision in revisions.Values)
+        {
+            revision.Revision++;
+        }
+
+        foreach (var stream in minutes.GroupBy(m => MeterHour.StreamFor(m.TenantId, m.Meter, BillingPeriod.Of(m.MinuteStart))))
+        {
+            session.Events.Append(stream.Key, stream.Cast<object>().ToArray());
+        }
+
+        // One order for every transaction, so two of them wait for each other rather than deadlock.
+        foreach (var hour in hours.Values.OrderBy(h => h.Id, StringComparer.Ordinal))
+        {
+            hour.Revision = revisions[UsageRevision.IdFor(hour.TenantId, hour.Period)].Revision;
+            session.InsertOrUpdate(hour, stored.Contains(hour.Id));
+        }
+
+        foreach (var revision in revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal))
+        {
+            session.InsertOrUpdate(revision, stored.Contains(revision.Id));
+        }
+    }
+
+    private static MeterAggregation AggregationOf(Dictionary<string, Meter> meters, string meter) =>
+        meters.TryGetValue(meter, out var definition) ? definition.Aggregation : MeterAggregation.Sum;
+
+    private async Task<List<Row>> TakeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(
+            $"""
+            select seq, tenant_id, meter, group_key, value, event_time from {log.Table}
+            where not rolled order by seq limit {RowsPerStep} for update skip locked
+            """, connection, transaction);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var rows = new List<Row>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDecimal(4),
+                new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero)));
+        }
+
+        return rows;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Rolling up metered events failed; the next pass takes them again.")]
+    private static partial void LogRollupFailed(ILogger logger, Exception exception);
+
+    private sealed record Row(long Sequence, string TenantId, string Meter, string GroupKey, decimal Value, DateTimeOffset Time);
+}

@@ -1,0 +1,34 @@
+using Billing.ServiceDefaults;
+using Marten;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Billing.Ledger.Meters;
+
+public static class MeterServices
+{
+    /// <summary>Meters, the ingest log and its rollup into the ledger's streams.</summary>
+    public static void AddMeters(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.Configure<MeterOptions>(configuration.GetSection(MeterOptions.Section));
+        services.AddHostedService<MeterVersions>();
+        services.TryAddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddSingleton(sp => new MeterEventLog(
+            sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<MeterEventLog>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<MeterEventLog>());
+        services.AddScoped<MeterUsageReader>();
+        services.AddSingleton<MeterRollup>();
+        services.AddHostedService(sp => sp.GetRequiredService<MeterRollup>());
+        services.ConfigureMarten(options =>
+        {
+            options.Events.AddEventType<MetersChanged>();
+            options.Events.AddEventType<MeterUsageAggregated>();
+            options.Schema.For<MeterHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index(h => h.TenantId);
+        });
+    }
+}
