@@ -31,5 +31,10 @@ public interface IBillingModule
     {
     }
 
+    /// <summary>Receive endpoints this module configures itself (not by convention), on the broker the host uses.</summary>
+    void ConfigureBus(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit)
+    {
+    }
+
     void MapEndpoints(IEndpointRouteBuilder endpoints);
 }

@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Marten;
+using Billing.ServiceDefaults;
 using Marten.Events;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -9,9 +10,9 @@ namespace Billing.Ledger.Ops;
 
 /// <summary>
 /// Runs replays in the background, one at a time: pages through the stored events in sequence order,
-/// sends each page to the consumer's queue, and records progress after every page.
+/// sends each page to the ledger's partitions, and records progress after every page.
 /// </summary>
-public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpointNameFormatter names, ILogger<ReplayRunner> logger)
+public sealed partial class ReplayRunner(IDocumentStore store, IBus send, LedgerPartitions partitions, ILogger<ReplayRunner> logger)
     : BackgroundService
 {
     private readonly Channel<Guid> queue = Channel.CreateUnbounded<Guid>();
@@ -52,7 +53,7 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpo
         await using var session = store.LightweightSession();
         var run = await session.LoadAsync<ReplayRun>(replayId, cancellationToken) ?? throw new InvalidOperationException($"No replay {replayId}.");
         var target = ReplayTarget.All.Single(t => t.Name == run.Consumer);
-        var endpoint = await send.GetSendEndpoint(new Uri($"queue:{target.Queue(names)}"));
+        var endpoint = await send.GetSendEndpoint(new Uri($"exchange:{LedgerPartitions.Exchange}?type=direct"));
         var after = 0L;
         while (true)
         {
@@ -62,7 +63,7 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpo
                 break;
             }
 
-            foreach (var message in target.ToMessages(page.Select(e => e.Data).ToList()))
+            foreach (var message in target.ToMessages(page.Select(e => e.Data).ToList(), partitions))
             {
                 await endpoint.Send(message, message.GetType(), cancellationToken);
             }
