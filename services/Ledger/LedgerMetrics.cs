@@ -7,9 +7,7 @@ namespace Billing.Ledger;
 /// <summary>
 /// The ledger's instruments. Its lag is the age of the oldest usage batch it holds but has not yet
 /// stored (by the time the fleet sent it): while the consumer works through a backlog that is how far
-/// behind it is, and it is zero when everything received is stored. The projections' lag is how far
-/// each async projection (the hourly usage read model) is behind the stored events, as
-/// <see cref="Usage.ProjectionLag"/> last read it.
+/// behind it is, and it is zero when everything received is stored.
 /// </summary>
 public sealed class LedgerMetrics
 {
@@ -18,27 +16,15 @@ public sealed class LedgerMetrics
     private readonly Counter<long> stored;
     private readonly Counter<long> duplicates;
     private readonly ConcurrentDictionary<object, DateTimeOffset> storing = new();
-    private readonly ConcurrentDictionary<string, (long Events, DateTimeOffset? Oldest)> projections = new();
-    private readonly TimeProvider time;
 
     public LedgerMetrics(IMeterFactory meters, TimeProvider time)
     {
-        this.time = time;
         var meter = meters.Create(MeterName);
         stored = meter.CreateCounter<long>("billing.ledger.usage.windows.stored", "{window}", "Usage windows appended to their lease streams.");
         duplicates = meter.CreateCounter<long>("billing.ledger.usage.windows.duplicate", "{window}", "Usage windows received again and skipped (redelivery, replay).");
         meter.CreateObservableGauge("billing.ledger.lag", () => storing.IsEmpty ? 0 : (time.GetUtcNow() - storing.Values.Min()).TotalSeconds,
             "s", "Age of the oldest usage batch received and not yet stored.");
-        meter.CreateObservableGauge("billing.ledger.projection.lag", () => projections.Select(p => new Measurement<double>(
-                p.Value.Oldest is { } oldest ? Math.Max(0, (time.GetUtcNow() - oldest).TotalSeconds) : 0, new KeyValuePair<string, object?>("projection", p.Key))),
-            "s", "Age of the oldest stored event an async projection has not applied yet.");
-        meter.CreateObservableGauge("billing.ledger.projection.behind", () => projections.Select(p => new Measurement<long>(
-                p.Value.Events, new KeyValuePair<string, object?>("projection", p.Key))),
-            "{event}", "Events stored beyond an async projection's progress.");
     }
-
-    public void ProjectionProgress(string projection, long eventsBehind, DateTimeOffset? oldestUnapplied) =>
-        projections[projection] = (eventsBehind, oldestUnapplied);
 
     /// <summary>Marks a batch as being stored from now until the returned scope ends.</summary>
     public IDisposable Storing(DateTimeOffset sentAt)

@@ -29,9 +29,6 @@ public sealed class LedgerModule : IBillingModule
         builder.Services.AddSingleton<ReplayRunner>();
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
-        builder.Services.AddHostedService<ProjectionLag>();
-        builder.Services.AddSingleton<LedgerPartitionEndpoints>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<LedgerPartitionEndpoints>());
         builder.Services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<UsageRecorded>();
@@ -51,12 +48,9 @@ public sealed class LedgerModule : IBillingModule
 
     public void AddConsumers(IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<UsageBatchConsumer>().ExcludeFromConfigureEndpoints();
-        bus.AddConsumer<LeaseLifecycleConsumer>().ExcludeFromConfigureEndpoints();
+        bus.AddConsumer<UsageBatchConsumer, UsageBatchConsumerDefinition>();
+        bus.AddConsumer<LeaseLifecycleConsumer, LeaseLifecycleConsumerDefinition>();
     }
-
-    public void ConfigureBus(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit) =>
-        context.GetRequiredService<LedgerPartitionEndpoints>().ConfigureBus(context, rabbit);
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {

@@ -31,10 +31,5 @@ public interface IBillingModule
     {
     }
 
-    /// <summary>Receive endpoints this module configures itself (not by convention), on the broker the host uses.</summary>
-    void ConfigureBus(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit)
-    {
-    }
-
     void MapEndpoints(IEndpointRouteBuilder endpoints);
 }

@@ -84,7 +84,6 @@ public static class ServiceDefaultsExtensions
             module.AddServices(builder);
         }
 
-        services.AddSingleton(LedgerPartitions.From(configuration));
         services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry(); // a billing system does not report to MassTransit's vendor
@@ -97,12 +96,6 @@ public static class ServiceDefaultsExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(new Uri(configuration.RabbitMqConnectionString()));
-                context.GetRequiredService<LedgerPartitions>().ConfigureRouting(rabbit);
-                foreach (var module in modules)
-                {
-                    module.ConfigureBus(context, rabbit);
-                }
-
                 rabbit.ConfigureEndpoints(context);
             });
         });

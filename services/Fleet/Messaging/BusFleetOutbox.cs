@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Telemetry;
 using Billing.Contracts.Fleet;
 using MassTransit;
@@ -11,17 +10,11 @@ namespace Billing.Fleet.Messaging;
 
 /// <summary>
 /// Publishes through MassTransit (RabbitMQ publisher confirms). Usage from many grains is coalesced
-/// for up to <see cref="FillTime"/> into one <see cref="UsageRecordedBatch"/> per ledger partition, so
-/// one confirm covers many windows and each ledger transaction stores many of them.
+/// into <see cref="UsageRecordedBatch"/> messages, so one confirm covers many windows.
 /// </summary>
-public sealed partial class BusFleetOutbox(IBus bus, LedgerPartitions partitions, FleetMetrics metrics, ILogger<BusFleetOutbox> logger)
-    : BackgroundService, IFleetOutbox
+public sealed partial class BusFleetOutbox(IBus bus, FleetMetrics metrics, ILogger<BusFleetOutbox> logger) : BackgroundService, IFleetOutbox
 {
-    /// <summary>How long a publisher waits for more usage once it has some: a few ms of latency buys fuller batches under load.</summary>
-    public static readonly TimeSpan FillTime = TimeSpan.FromMilliseconds(5);
-
-    private const int MaxBatch = 4000;
-    private const int MaxMessage = 1000;
+    private const int MaxBatch = 500;
     private const int Publishers = 4;
 
     private readonly Channel<PendingUsage> queue = Channel.CreateUnbounded<PendingUsage>();
@@ -49,13 +42,17 @@ public sealed partial class BusFleetOutbox(IBus bus, LedgerPartitions partitions
         var batch = new List<PendingUsage>();
         while (await queue.Reader.WaitToReadAsync(stoppingToken))
         {
-            var records = await FillAsync(batch, stoppingToken);
+            var records = 0;
+            while (records < MaxBatch && queue.Reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                records += pending.Usage.Count;
+            }
+
             try
             {
                 using var span = BatchActivity.Start(FleetMetrics.Tracing, "usage publish", ActivityKind.Internal, batch.Select(p => p.Caller), records);
-                var messages = batch.SelectMany(p => p.Usage).GroupBy(u => partitions.Of(u.LeaseId)).SelectMany(p => p.Chunk(MaxMessage))
-                    .Select(part => new UsageRecordedBatch(NewId.NextGuid(), part));
-                await Task.WhenAll(messages.Select(m => bus.Publish(m, stoppingToken)));
+                await bus.Publish(new UsageRecordedBatch(NewId.NextGuid(), [.. batch.SelectMany(p => p.Usage)]), stoppingToken);
                 metrics.Published(records);
                 batch.ForEach(p => p.Done.TrySetResult());
             }
@@ -67,34 +64,6 @@ public sealed partial class BusFleetOutbox(IBus bus, LedgerPartitions partitions
 
             batch.Clear();
         }
-    }
-
-    /// <summary>Takes what is queued, waiting up to <see cref="FillTime"/> for more, up to <see cref="MaxBatch"/> records; returns the count.</summary>
-    private async Task<int> FillAsync(List<PendingUsage> batch, CancellationToken stoppingToken)
-    {
-        var records = 0;
-        using var filling = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        filling.CancelAfter(FillTime);
-        while (records < MaxBatch)
-        {
-            if (queue.Reader.TryRead(out var pending))
-            {
-                batch.Add(pending);
-                records += pending.Usage.Count;
-                continue;
-            }
-
-            try
-            {
-                await queue.Reader.WaitToReadAsync(filling.Token);
-            }
-            catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-        }
-
-        return records;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Publishing {Count} usage records failed; the grains keep them and retry.")]

@@ -9,10 +9,7 @@ namespace Billing.Ledger.Leases;
 /// <summary>A fact applied to the ledger once: its marker shares the transaction of the append.</summary>
 public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 
-/// <summary>
-/// Records lease lifecycle transitions in the lease's stream, each exactly once. They reach the same
-/// ledger partition as the lease's usage, so the stream holds both in the order the fleet published them.
-/// </summary>
+/// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
 public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>
 {
@@ -41,5 +38,20 @@ public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServi
         session.Events.Append(leaseId, fact);
         session.Insert(new AppliedFact(markerId, time.GetUtcNow()));
         await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
+    }
+}
+
+public sealed class LeaseLifecycleConsumerDefinition : ConsumerDefinition<LeaseLifecycleConsumer>
+{
+    /// <summary>Transitions are few; one at a time keeps each lease stream in the order they were published.</summary>
+    public LeaseLifecycleConsumerDefinition()
+    {
+        ConcurrentMessageLimit = 1;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<LeaseLifecycleConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
     }
 }

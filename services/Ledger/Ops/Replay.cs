@@ -1,7 +1,8 @@
 using Billing.ServiceDefaults.Validation;
 using FluentValidation;
 using Billing.Contracts.Fleet;
-using Billing.ServiceDefaults;
+using Billing.Ledger.Leases;
+using Billing.Ledger.Usage;
 using MassTransit;
 
 namespace Billing.Ledger.Ops;
@@ -29,10 +30,10 @@ public sealed record ReplayRun(
 
 /// <summary>
 /// The consumers a replay can target, the stored event types each takes, and how stored events
-/// become its messages. Both go to the ledger's partitions (by lease, as the fleet publishes them), and
-/// no other subscriber sees them. Replays are safe because every consumer is idempotent.
+/// become its messages. Replays are safe because every consumer is idempotent.
 /// </summary>
-public sealed record ReplayTarget(string Name, IReadOnlyList<Type> EventTypes, Func<IReadOnlyList<object>, LedgerPartitions, IEnumerable<object>> ToMessages)
+public sealed record ReplayTarget(
+    string Name, Func<IEndpointNameFormatter, string> Queue, IReadOnlyList<Type> EventTypes, Func<IReadOnlyList<object>, IEnumerable<object>> ToMessages)
 {
     public const int PageSize = 500;
 
@@ -41,9 +42,9 @@ public sealed record ReplayTarget(string Name, IReadOnlyList<Type> EventTypes, F
 
     public static readonly IReadOnlyList<ReplayTarget> All =
     [
-        new("usage", [typeof(UsageRecorded)], (events, partitions) => events.Cast<UsageRecorded>().GroupBy(u => partitions.Of(u.LeaseId))
-            .Select(partition => new UsageRecordedBatch(NewId.NextGuid(), partition.ToList()))),
-        new("lease-lifecycle", [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded)],
-            (events, _) => events),
+        new("usage", names => names.Consumer<UsageBatchConsumer>(), [typeof(UsageRecorded)],
+            events => [new UsageRecordedBatch(NewId.NextGuid(), events.Cast<UsageRecorded>().ToList())]),
+        new("lease-lifecycle", names => names.Consumer<LeaseLifecycleConsumer>(), [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded)],
+            events => events),
     ];
 }

@@ -1,6 +1,5 @@
 using System.Threading.Channels;
 using Marten;
-using Billing.ServiceDefaults;
 using Marten.Events;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
@@ -10,9 +9,9 @@ namespace Billing.Ledger.Ops;
 
 /// <summary>
 /// Runs replays in the background, one at a time: pages through the stored events in sequence order,
-/// sends each page to the ledger's partitions, and records progress after every page.
+/// sends each page to the consumer's queue, and records progress after every page.
 /// </summary>
-public sealed partial class ReplayRunner(IDocumentStore store, IBus send, LedgerPartitions partitions, ILogger<ReplayRunner> logger)
+public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpointNameFormatter names, ILogger<ReplayRunner> logger)
     : BackgroundService
 {
     private readonly Channel<Guid> queue = Channel.CreateUnbounded<Guid>();
@@ -53,7 +52,7 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, Ledger
         await using var session = store.LightweightSession();
         var run = await session.LoadAsync<ReplayRun>(replayId, cancellationToken) ?? throw new InvalidOperationException($"No replay {replayId}.");
         var target = ReplayTarget.All.Single(t => t.Name == run.Consumer);
-        var endpoint = await send.GetSendEndpoint(new Uri($"exchange:{LedgerPartitions.Exchange}?type=direct"));
+        var endpoint = await send.GetSendEndpoint(new Uri($"queue:{target.Queue(names)}"));
         var after = 0L;
         while (true)
         {
@@ -63,7 +62,7 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, Ledger
                 break;
             }
 
-            foreach (var message in target.ToMessages(page.Select(e => e.Data).ToList(), partitions))
+            foreach (var message in target.ToMessages(page.Select(e => e.Data).ToList()))
             {
                 await endpoint.Send(message, message.GetType(), cancellationToken);
             }

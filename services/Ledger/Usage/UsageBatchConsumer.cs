@@ -1,26 +1,25 @@
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
 using Marten;
 using MassTransit;
 
 namespace Billing.Ledger.Usage;
 
 /// <summary>
-/// Appends each new usage window of a batch to its lease's stream, one transaction per batch, and adds
-/// it to the hours rating reads. A batch holds one ledger partition's windows (the fleet's outbox
-/// fills it per partition), and a partition is consumed by one consumer, one message at a time, so no
-/// two transactions append to one lease stream at once. Windows already stored (a redelivery, a replay
-/// after a fleet crash) are skipped; a hand-made batch racing another collides on a window's unique
-/// id, and the retry then finds it stored.
+/// Appends each new usage window to its lease's stream, many messages per transaction (MassTransit
+/// batch), and adds it to the hours rating reads. Windows already stored (a redelivery, a replay after
+/// a fleet crash) are skipped; two deliveries racing each other collide on the window's unique id, and
+/// the retry then finds it stored.
 /// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
 /// </summary>
-public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metrics) : IConsumer<UsageRecordedBatch>
+public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metrics) : IConsumer<Batch<UsageRecordedBatch>>
 {
-    public async Task Consume(ConsumeContext<UsageRecordedBatch> context)
+    public async Task Consume(ConsumeContext<Batch<UsageRecordedBatch>> context)
     {
         // SentTime is the fleet's wall clock when it published; a message without one counts from now.
-        using var storing = metrics.Storing(context.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow);
+        using var storing = metrics.Storing(context.Message.Select(m => m.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow).Min());
         await using var session = store.LightweightSession();
-        var records = context.Message.Records.DistinctBy(r => r.UsageId).ToList();
+        var records = context.Message.SelectMany(m => m.Message.Records).DistinctBy(r => r.UsageId).ToList();
         var ids = records.Select(r => r.UsageId).ToArray();
         var stored = (await session.Query<MeteredWindow>().Where(w => w.Id.IsOneOf(ids)).Select(w => w.Id).ToListAsync(context.CancellationToken)).ToHashSet();
         var fresh = records.Where(r => !stored.Contains(r.UsageId)).ToList();
@@ -37,10 +36,41 @@ public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metri
         }
 
         var windows = fresh.Select(MeteredWindow.From).ToList();
-        await UsageRollups.LockTenantMonthsAsync(session, windows, context.CancellationToken);
         await UsageRollups.StoreAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
         metrics.Stored(fresh.Count, records.Count - fresh.Count);
+    }
+}
+
+public sealed class UsageBatchConsumerDefinition : ConsumerDefinition<UsageBatchConsumer>
+{
+    public const int MessagesPerTransaction = 50;
+
+    private const int ConflictRetries = 1000;
+
+    /// <summary>One transaction at a time: concurrent appends to one lease stream would only collide and retry.</summary>
+    public UsageBatchConsumerDefinition()
+    {
+        ConcurrentMessageLimit = MessagesPerTransaction;
+    }
+
+    protected override void ConfigureConsumer(
+        IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<UsageBatchConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = MessagesPerTransaction * 2;
+        endpointConfigurator.UseMessageRetry(r => r.Intervals(50, 200, 1000, 5000, 15000));
+
+        // A race lost to another ledger (same lease stream, hour or tenant-month) is retried until it
+        // wins: giving up would park metered usage in the error queue.
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<Exception>(WriteConflicts.IsConflict);
+            r.Exponential(ConflictRetries, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100));
+        });
+        consumerConfigurator.Options<BatchOptions>(o => o
+            .SetMessageLimit(MessagesPerTransaction)
+            .SetTimeLimit(TimeSpan.FromMilliseconds(20))
+            .SetConcurrencyLimit(1));
     }
 }

@@ -1,8 +1,5 @@
 using Billing.ServiceDefaults;
-using System.IO.Hashing;
-using System.Text;
 using Marten;
-using Npgsql;
 
 namespace Billing.Ledger.Usage;
 
@@ -54,24 +51,6 @@ public static class UsageRollups
             session.InsertOrUpdate(revision, stored.Contains(revision.Id));
         }
     }
-
-    /// <summary>
-    /// Opens the session's transaction and takes a transaction-scoped advisory lock per tenant-month the
-    /// windows touch, in one order. Partitions store different leases at once, but their windows of one
-    /// tenant share its hours and revision: with the lock they take turns for a few milliseconds instead
-    /// of failing each other's version checks and retrying. The version checks stay, for every writer
-    /// that does not lock (the ratable-usage rebuild).
-    /// </summary>
-    public static async Task LockTenantMonthsAsync(IDocumentSession session, IEnumerable<MeteredWindow> windows, CancellationToken cancellationToken)
-    {
-        await session.BeginTransactionAsync(cancellationToken);
-        foreach (var key in windows.Select(RevisionIdOf).Distinct().Select(LockKey).Distinct().Order())
-        {
-            await session.ExecuteAsync(new NpgsqlCommand("select pg_advisory_xact_lock($1)") { Parameters = { new() { Value = key } } }, cancellationToken);
-        }
-    }
-
-    private static long LockKey(string revisionId) => unchecked((long)XxHash3.HashToUInt64(Encoding.UTF8.GetBytes($"usage-revision:{revisionId}")));
 
     /// <summary>
     /// Replaces a tenant-month's windows and hours with <paramref name="readUsage"/>'s (all of its
