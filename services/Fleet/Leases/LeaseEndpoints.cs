@@ -60,7 +60,11 @@ public static class LeaseEndpoints
         tenant.MapGet("/{leaseId:guid}", GetAsync);
     }
 
-    private static async Task<Results<Created<LeaseView>, ProblemHttpResult>> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains)
+    private static Task<Results<Created<LeaseView>, ProblemHttpResult>> StartAsync(RequestLease request, ClaimsPrincipal user, IGrainFactory grains) =>
+        StartForAsync(user.TenantId()!, request, grains);
+
+    /// <summary>Places and starts a validated lease request for a tenant: the one way the API and the console start a lease.</summary>
+    public static async Task<Results<Created<LeaseView>, ProblemHttpResult>> StartForAsync(string tenantId, RequestLease request, IGrainFactory grains)
     {
         var leaseId = Guid.CreateVersion7();
         var placement = await grains.GetGrain<ISkuPoolGrain>(request.Sku!).Place(leaseId, request.GpuCount, request.Pricing!.Value, request.Fabric);
@@ -74,7 +78,7 @@ public static class LeaseEndpoints
         }
 
         var view = await grains.GetGrain<ILeaseGrain>(leaseId).Start(new LeaseSpec(
-            user.TenantId()!, first.NodeId, request.Sku!, request.Pricing!.Value, first.GpuIndices, first.StartsAt,
+            tenantId, first.NodeId, request.Sku!, request.Pricing!.Value, first.GpuIndices, first.StartsAt,
             placement.Allocations, placement.Fabric, request.OnNodeFailure ?? NodeFailurePolicy.Replace));
         return TypedResults.Created($"/v1/leases/{leaseId}", view);
     }
