@@ -22,10 +22,11 @@ public sealed class Following_a_heartbeats_trace(Platform platform) : IClassFixt
             .AddProcessor(ended)
             .Build())
         {
-            var (_, tenant, _, start) = await api.RunLeaseAsync();
+            // The ledger stores what arrives together in one transaction, under one message's trace; waiting for each
+            // published window to be consumed before the next heartbeat keeps every window's transaction in its own trace.
+            var (_, tenant, _, start) = await api.RunLeaseAsync(
+                midway: _ => PlatformClient.EventuallyAsync(() => Task.FromResult(Unconsumed(ended.Snapshot())), 0));
             await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
-
-            // The usage is readable once the ledger commits; its consumer span ends a moment later.
             await PlatformClient.EventuallyAsync(() => Task.FromResult(HeartbeatTraces(ended.Snapshot()).Any(t => t.LedgerTransaction is not null)), true);
         }
 
@@ -48,6 +49,13 @@ public sealed class Following_a_heartbeats_trace(Platform platform) : IClassFixt
         .Select(g => new Trace(g.ToList()))
         .Where(t => t.Root is { Kind: ActivityKind.Server } root && root.DisplayName == "POST /v1/nodes/{nodeId}/heartbeats")
         .ToList();
+
+    /// <summary>Usage publishes whose message no ledger consumer has finished with yet.</summary>
+    private static int Unconsumed(IEnumerable<Activity> spans) => spans
+        .GroupBy(s => s.TraceId)
+        .Select(g => new Trace(g.ToList()))
+        .Sum(t => t.Spans.Count(p => p.DisplayName == "usage publish"
+            && !t.Spans.Any(c => c.Source.Name == "MassTransit" && c.Kind == ActivityKind.Consumer && t.Descends(c, p))));
 
     /// <summary>Keeps every span that ended; spans end on the host's threads while the test reads.</summary>
     private sealed class EndedSpans : BaseProcessor<Activity>
