@@ -53,26 +53,35 @@ public sealed class MeterHour
 
     public static DateTimeOffset MinuteOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
 
+    /// <summary>The id of the hour a minute belongs to.</summary>
+    public static string IdOf(MeterUsageAggregated minute) => IdFor(minute.TenantId, minute.Meter, minute.GroupKey, HourOf(minute.MinuteStart));
+
+    /// <summary>A new, empty hour for the minute's tenant, meter, group and hour.</summary>
+    public static MeterHour Of(MeterUsageAggregated minute, MeterAggregation aggregation)
+    {
+        var start = HourOf(minute.MinuteStart);
+        return new MeterHour
+        {
+            Id = IdFor(minute.TenantId, minute.Meter, minute.GroupKey, start),
+            TenantId = minute.TenantId,
+            Meter = minute.Meter,
+            GroupKey = minute.GroupKey,
+            Period = BillingPeriod.Of(start),
+            HourStart = start,
+            Aggregation = aggregation,
+        };
+    }
+
     /// <summary>The hours the minutes add up to (as the rollup stored them): what replaying a meter stream gives.</summary>
     public static IEnumerable<MeterHour> Fold(IEnumerable<MeterUsageAggregated> minutes)
     {
         var hours = new Dictionary<string, MeterHour>();
         foreach (var minute in minutes)
         {
-            var start = HourOf(minute.MinuteStart);
-            var id = IdFor(minute.TenantId, minute.Meter, minute.GroupKey, start);
+            var id = IdOf(minute);
             if (!hours.TryGetValue(id, out var hour))
             {
-                hours[id] = hour = new MeterHour
-                {
-                    Id = id,
-                    TenantId = minute.TenantId,
-                    Meter = minute.Meter,
-                    GroupKey = minute.GroupKey,
-                    Period = BillingPeriod.Of(start),
-                    HourStart = start,
-                    Aggregation = minute.Aggregation,
-                };
+                hours[id] = hour = Of(minute, minute.Aggregation);
             }
 
             hour.Add(minute);

@@ -140,20 +140,10 @@ public sealed partial class MeterRollup(
                 revisions[revisionId] = new UsageRevision { Id = revisionId, TenantId = minute.TenantId, Period = period };
             }
 
-            var hourStart = MeterHour.HourOf(minute.MinuteStart);
-            var id = MeterHour.IdFor(minute.TenantId, minute.Meter, minute.GroupKey, hourStart);
+            var id = MeterHour.IdOf(minute);
             if (!hours.TryGetValue(id, out var hour))
             {
-                hours[id] = hour = new MeterHour
-                {
-                    Id = id,
-                    TenantId = minute.TenantId,
-                    Meter = minute.Meter,
-                    GroupKey = minute.GroupKey,
-                    Period = period,
-                    HourStart = hourStart,
-                    Aggregation = AggregationOf(meters, minute.Meter),
-                };
+                hours[id] = hour = MeterHour.Of(minute, AggregationOf(meters, minute.Meter));
             }
 
             hour.Add(minute);
