@@ -121,6 +121,9 @@ public sealed partial class LeaseGrain(
         var at = ended.Max(p => p.LeftAt ?? preemptAt);
         await SaveAsync((running with { State = LeaseState.PreemptionScheduled, PreemptAt = at }).WithParts(ended));
         await outbox.PublishAsync(new LeasePreemptionScheduled(LeaseId, running.TenantId, at, Now));
+
+        // Preempted whole: every node holds the GPUs until the same notice runs out, and none offers them to another preemption.
+        await Task.WhenAll(ended.Where(p => p.Active).Select(p => GrainFactory.GetGrain<INodeGrain>(p.NodeId).Preempting(LeaseId, at)));
         await PublishAsync();
     }
 

@@ -31,6 +31,23 @@ public interface INodeGrain : IGrainWithStringKey
     [Alias("TryPreempt")]
     Task<Allocation?> TryPreempt(Guid leaseId, int gpuCount, PricingModel pricing);
 
+    /// <summary>The leases that hold the node now, for the pool's choice of spot victims; null when unregistered.</summary>
+    [Alias("Holding")]
+    Task<Placement.NodeHolding?> Holding();
+
+    /// <summary>
+    /// Reserves the whole node for a lease that starts at <paramref name="startsAt"/>, when every lease
+    /// on it is one of <paramref name="victims"/> and still preemptable; null otherwise. The caller
+    /// gives the victims their notice once every node of the gang has said yes.
+    /// </summary>
+    [Alias("TryTakeWhole")]
+    Task<Allocation?> TryTakeWhole(Guid leaseId, PricingModel pricing, IReadOnlyList<Guid> victims, DateTimeOffset startsAt);
+
+    /// <summary>A lease on this node was given notice: it holds its GPUs until <paramref name="preemptAt"/>. Interleaves, as Release.</summary>
+    [Alias("Preempting")]
+    [Orleans.Concurrency.AlwaysInterleave]
+    Task Preempting(Guid leaseId, DateTimeOffset preemptAt);
+
     /// <summary>
     /// Frees a lease's GPUs; the node keeps metering it until its last interval is settled. Interleaves:
     /// the lease calls it while the node may be waiting on that lease.

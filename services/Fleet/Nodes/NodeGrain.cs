@@ -194,6 +194,33 @@ public sealed class NodeGrain(
         return Allocate(leaseId, pricing, usable, gpuCount, victims.Count > 0 ? preemptAt : null, heartbeat);
     }
 
+    public Task<Placement.NodeHolding?> Holding() => Task.FromResult(registration is null ? null : new Placement.NodeHolding(
+        NodeId, registration.FabricOrRegion, registration.Rack, registration.GpuCount,
+        Accepting(out var heartbeat) && (heartbeat.HealthyMask & NodeHealth.AllGpus(registration.GpuCount)) == NodeHealth.AllGpus(registration.GpuCount),
+        allocated.Select(a => new Placement.LeaseOnNode(a.Key, NodeHealth.Count(a.Value.Mask), a.Value.Preemptable)).ToList()));
+
+    public Task<Allocation?> TryTakeWhole(Guid leaseId, PricingModel pricing, IReadOnlyList<Guid> victims, DateTimeOffset startsAt)
+    {
+        var all = registration is null ? 0 : NodeHealth.AllGpus(registration.GpuCount);
+        if (!Accepting(out var heartbeat) || (heartbeat.HealthyMask & all) != all
+            || allocated.Any(a => !a.Value.Preemptable || !victims.Contains(a.Key)))
+        {
+            return Task.FromResult<Allocation?>(null);
+        }
+
+        return Task.FromResult<Allocation?>(Allocate(leaseId, pricing, all, registration!.GpuCount, startsAt, heartbeat));
+    }
+
+    public Task Preempting(Guid leaseId, DateTimeOffset preemptAt)
+    {
+        if (allocated.TryGetValue(leaseId, out var allocation))
+        {
+            allocated[leaseId] = allocation with { PreemptAt = preemptAt };
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task Release(Guid leaseId)
     {
         allocated.Remove(leaseId);

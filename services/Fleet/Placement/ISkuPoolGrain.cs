@@ -17,7 +17,8 @@ public interface ISkuPoolGrain : IGrainWithStringKey
     /// Places on free GPUs, all or nothing: up to one node's GPUs on one node, beyond that on whole
     /// nodes of one fabric (<paramref name="fabric"/> when given). An on-demand or reserved request of
     /// up to one node that does not fit otherwise takes GPUs from spot leases, which get notice, and
-    /// starts (Pending until then) when the notice runs out.
+    /// starts (Pending until then) when the notice runs out; one of whole nodes takes them in one
+    /// fabric from the spot leases that cost the fewest GPU-hours (<see cref="SpotVictims"/>).
     /// </summary>
     [Alias("PlaceInFabric")]
     Task<Placement> Place(Guid leaseId, int gpuCount, PricingModel pricing, string? fabric = null);

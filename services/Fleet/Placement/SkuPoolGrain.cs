@@ -1,7 +1,11 @@
 using Billing.Contracts;
 using Billing.Fleet.Leases;
+using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
+using Billing.ServiceDefaults;
 using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace Billing.Fleet.Placement;
 
@@ -11,9 +15,13 @@ namespace Billing.Fleet.Placement;
 /// take turns in this one activation, so nodes are only ever taken by one plan at a time; a node
 /// that refuses (it went unreachable, was drained, or the cache was stale) makes the plan give back
 /// what it took and try again on fresh figures, and a call that fails midway gives back everything
-/// it asked for. Nothing is allocated until every node of a gang has said yes.
+/// it asked for. Nothing is allocated until every node of a gang has said yes, and spot leases get
+/// their notice only after that.
 /// </summary>
-public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
+public sealed class SkuPoolGrain(
+    IDocumentStore store,
+    [FromKeyedServices(BillingClock.Key)] TimeProvider time,
+    IOptions<LeaseOptions> leaseOptions) : Grain, ISkuPoolGrain
 {
     private const int Attempts = 3;
     private readonly Dictionary<string, PoolNode> nodes = new(StringComparer.Ordinal);
@@ -54,10 +62,17 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
             }
         }
 
-        if (gpuCount <= GangPlacement.NodeSize(nodes.Values) && pricing != PricingModel.Spot
+        var size = GangPlacement.NodeSize(nodes.Values);
+        if (gpuCount <= size && pricing != PricingModel.Spot
             && await TryPreemptAsync(leaseId, gpuCount, pricing, fabric) is { } preempted)
         {
             return new Placement([preempted], FreeGpus, nodes[preempted.NodeId].Fabric, plan.LargestByFabric);
+        }
+
+        if (gpuCount > size && size > 0 && pricing != PricingModel.Spot
+            && await TryPreemptGangAsync(leaseId, gpuCount / size, pricing, fabric) is { } gang)
+        {
+            return new Placement(gang.Allocations, FreeGpus, gang.Fabric, plan.LargestByFabric);
         }
 
         return new Placement([], FreeGpus, null, plan.LargestByFabric);
@@ -151,6 +166,47 @@ public sealed class SkuPoolGrain(IDocumentStore store) : Grain, ISkuPoolGrain
         }
 
         return views;
+    }
+
+    /// <summary>
+    /// Frees whole nodes of one fabric by preempting the spot leases <see cref="SpotVictims"/> picks:
+    /// every planned node reserves itself for the lease first (or all give back), then the victims get
+    /// notice, and the lease starts on every node when it runs out.
+    /// </summary>
+    private async Task<(IReadOnlyList<Allocation> Allocations, string Fabric)?> TryPreemptGangAsync(Guid leaseId, int wantedNodes, PricingModel pricing, string? fabric)
+    {
+        var candidates = nodes.Values.Where(n => fabric is null || n.Fabric == fabric).Select(n => GrainFactory.GetGrain<INodeGrain>(n.NodeId).Holding());
+        var holdings = (await Task.WhenAll(candidates)).OfType<NodeHolding>().ToList();
+        if (SpotVictims.Choose(holdings, wantedNodes, fabric) is not { } plan)
+        {
+            return null;
+        }
+
+        var startsAt = MeteringRules.ToMillisecond(time.GetUtcNow() + leaseOptions.Value.PreemptionNotice);
+        Allocation?[] taken;
+        try
+        {
+            taken = await Task.WhenAll(plan.Nodes.Select(n => GrainFactory.GetGrain<INodeGrain>(n.NodeId).TryTakeWhole(leaseId, pricing, plan.Victims, startsAt)));
+        }
+        catch
+        {
+            await ReleaseAsync(leaseId, plan.Nodes.Select(n => n.NodeId));
+            throw;
+        }
+
+        if (taken.Any(a => a is null))
+        {
+            await ReleaseAsync(leaseId, taken.OfType<Allocation>().Select(a => a.NodeId));
+            return null;
+        }
+
+        foreach (var allocation in taken)
+        {
+            nodes[allocation!.NodeId] = nodes[allocation.NodeId] with { Free = 0 };
+        }
+
+        await Task.WhenAll(plan.Victims.Select(v => GrainFactory.GetGrain<ILeaseGrain>(v).SchedulePreemption(startsAt)));
+        return (taken!, plan.Fabric);
     }
 
     private async Task<Allocation?> TryPreemptAsync(Guid leaseId, int gpuCount, PricingModel pricing, string? fabric)
