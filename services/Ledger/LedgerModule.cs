@@ -36,6 +36,8 @@ public sealed class LedgerModule : IBillingModule
             options.Events.AddEventType<LeaseStarted>();
             options.Events.AddEventType<LeasePreemptionScheduled>();
             options.Events.AddEventType<LeaseEnded>();
+            options.Events.AddEventType<LeaseNodeLeft>();
+            options.Events.AddEventType<LeaseNodeReplaced>();
             options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
             options.Schema.For<RatableHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index(h => h.TenantId);
             options.Schema.For<UsageRevision>().UseOptimisticConcurrency(true).Index(r => r.Period);

@@ -102,6 +102,34 @@ public sealed class Losing_a_node_of_a_cluster_lease(Platform platform) : IClass
         Assert.Equal(expected, windows.GroupBy(w => w.GetProperty("nodeId").GetString()!)
             .ToDictionary(g => g.Key, g => g.Sum(w => w.GetProperty("gpuSeconds").GetDecimal())));
         Assert.Equal(45m, windows.Sum(w => w.GetProperty("unbilledGpuSeconds").GetDecimal()));
+
+        // The lease's stream tells the lost node's story, and a replay of those facts adds nothing.
+        var story = $"left: {lost} at {t0.AddSeconds(60):O} (Failed); replaced: {lost} at {t0.AddSeconds(60):O} by {spare} at {t0.AddSeconds(180):O}";
+        await PlatformClient.EventuallyAsync(() => NodeStoryAsync(leaseId), story);
+        var replay = await PlatformClient.ReadAsync(await api.Ops.PostAsJsonAsync("/v1/ops/replay", new
+        {
+            consumer = "lease-lifecycle",
+            eventTypes = new[] { "lease_node_left", "lease_node_replaced" },
+            from = DateTimeOffset.UtcNow.AddMinutes(-10),
+        }), HttpStatusCode.Accepted);
+        Assert.True(replay.GetProperty("total").GetInt64() >= 2);
+        await PlatformClient.EventuallyAsync(
+            async () => (await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/replay/{replay.GetProperty("replayId").GetGuid()}"), HttpStatusCode.OK)).GetProperty("done").GetBoolean(), true);
+        await PlatformClient.EventuallyAsync(platform.BrokerIdleAsync, true);
+        Assert.Equal(story, await NodeStoryAsync(leaseId));
+    }
+
+    /// <summary>The node facts of a lease's stream, in order, as one line.</summary>
+    private async Task<string> NodeStoryAsync(Guid leaseId)
+    {
+        var stream = await PlatformClient.ReadAsync(await api.Ops.GetAsync($"/v1/ops/streams/{leaseId}"), HttpStatusCode.OK);
+        return string.Join("; ", stream.EnumerateArray().Select(e => (Type: e.GetProperty("type").GetString(), Data: e.GetProperty("data"))).Select(e => e.Type switch
+        {
+            "lease_node_left" => $"left: {e.Data.GetProperty("nodeId")} at {e.Data.GetProperty("leftAt").GetDateTimeOffset():O} ({e.Data.GetProperty("state")})",
+            "lease_node_replaced" => $"replaced: {e.Data.GetProperty("failedNodeId")} at {e.Data.GetProperty("failedAt").GetDateTimeOffset():O} "
+                + $"by {e.Data.GetProperty("node").GetProperty("nodeId")} at {e.Data.GetProperty("joinedAt").GetDateTimeOffset():O}",
+            _ => null,
+        }).OfType<string>());
     }
 
     private static async Task<JsonElement> LeaseAsync(HttpClient tenant, Guid leaseId) =>

@@ -153,6 +153,8 @@ public sealed partial class LeaseGrain(
         // Only this node's GPUs stop accruing; the others' windows go on as before.
         var parts = record.NodeParts.Select(p => p.NodeId == nodeId && p.Active ? EndPart(p, TimeMath.Max(at, p.JoinedAt), LeaseNodeState.Failed) : p).ToList();
         await SaveAsync(record.WithParts(parts));
+        var left = parts.Last(p => p.NodeId == nodeId);
+        await outbox.PublishAsync(new LeaseNodeLeft(LeaseId, record.TenantId, nodeId, left.LeftAt!.Value, left.State.ToString()));
         await GrainFactory.GetGrain<INodeGrain>(nodeId).Release(LeaseId);
         await PublishAsync();
         if (record.OnNodeFailure == NodeFailurePolicy.Replace)

@@ -9,9 +9,10 @@ namespace Billing.Ledger.Leases;
 /// <summary>A fact applied to the ledger once: its marker shares the transaction of the append.</summary>
 public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 
-/// <summary>Records lease lifecycle transitions in the lease's stream, each exactly once.</summary>
+/// <summary>Records lease lifecycle transitions, a cluster lease's nodes leaving and joining among them, in the lease's stream, each exactly once.</summary>
 public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
-    : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>
+    : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>,
+        IConsumer<LeaseNodeLeft>, IConsumer<LeaseNodeReplaced>
 {
     public Task Consume(ConsumeContext<LeasePending> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-pending:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
@@ -24,6 +25,13 @@ public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServi
 
     public Task Consume(ConsumeContext<LeaseEnded> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-ended:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
+
+    /// <summary>A node leaves a lease at most once: a lease never takes back a node it has had.</summary>
+    public Task Consume(ConsumeContext<LeaseNodeLeft> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-node-left:{context.Message.LeaseId:N}:{context.Message.NodeId}", context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<LeaseNodeReplaced> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-node-replaced:{context.Message.LeaseId:N}:{context.Message.Node.NodeId}", context.Message, context.CancellationToken);
 
     private async Task AppendOnceAsync(Guid leaseId, string factName, object fact, CancellationToken cancellationToken)
     {

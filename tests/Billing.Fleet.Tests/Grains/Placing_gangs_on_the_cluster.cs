@@ -1,3 +1,4 @@
+using Billing.Contracts.Fleet;
 using Billing.Fleet.Leases;
 
 namespace Billing.Fleet.Tests.Grains;
@@ -92,6 +93,8 @@ public sealed class Placing_gangs_on_the_cluster(FleetCluster cluster)
         Assert.Equal((LeaseNodeState.Running, vouchedAt), (joined.State, joined.AccruesFrom));
         Assert.Equal(8 * 15m, joined.GpuSeconds);
         Assert.Equal(0, (await fleet.NodeViewAsync(lost))!.GpusLeased);
+        Assert.Single(FleetCluster.Outbox.Messages, m => m is LeaseNodeLeft { State: "Failed" } l && l.LeaseId == lease.LeaseId && l.NodeId == lost && l.LeftAt == lastOfLost);
+        Assert.Single(FleetCluster.Outbox.Messages, m => m is LeaseNodeReplaced r && r.LeaseId == lease.LeaseId && r.FailedNodeId == lost && r.Node.NodeId == spare);
     }
 
     [Fact]
