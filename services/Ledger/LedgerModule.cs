@@ -38,6 +38,7 @@ public sealed class LedgerModule : IBillingModule
             options.Events.AddEventType<LeaseEnded>();
             options.Events.AddEventType<LeaseNodeLeft>();
             options.Events.AddEventType<LeaseNodeReplaced>();
+            options.Events.AddEventType<LeaseNodeJoined>();
             options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
             options.Schema.For<RatableHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index(h => h.TenantId);
             options.Schema.For<UsageRevision>().UseOptimisticConcurrency(true).Index(r => r.Period);

@@ -91,10 +91,24 @@ public sealed class Losing_a_node_of_a_cluster_lease(Platform platform) : IClass
         Assert.Equal(expected, byNode.GetProperty("buckets").EnumerateArray()
             .GroupBy(b => b.GetProperty("key").GetString()!).ToDictionary(g => g.Key, g => g.Sum(b => b.GetProperty("gpuSeconds").GetDecimal())));
 
+        // Telemetry and energy count every node over the time its GPUs accrued: every heartbeat reads 650 W per GPU.
+        static decimal Wh(decimal gpuSeconds) => decimal.Round(gpuSeconds * 650 / 3600, 3, MidpointRounding.AwayFromZero);
+        var telemetry = parts.ToDictionary(p => p.Key, p => p.Value.GetProperty("telemetry"));
+        Assert.Equal(expected, telemetry.ToDictionary(t => t.Key, t => t.Value.GetProperty("healthyGpuSeconds").GetDecimal()));
+        Assert.Equal(expected.ToDictionary(e => e.Key, e => Wh(e.Value)), telemetry.ToDictionary(t => t.Key, t => t.Value.GetProperty("energyWh").GetDecimal()));
+        Assert.Equal((total, Wh(total)), (lease.GetProperty("telemetry").GetProperty("healthyGpuSeconds").GetDecimal(), lease.GetProperty("telemetry").GetProperty("energyWh").GetDecimal()));
+        var energyQuery = $"/v1/usage?from={PlatformClient.Rfc3339(hour)}&to={PlatformClient.Rfc3339(hour.AddHours(1))}&granularity=hour&groupBy=node&leaseId={leaseId}&metric=energy";
+        await PlatformClient.EventuallyAsync(async () => (await PlatformClient.ReadAsync(await tenant.GetAsync(energyQuery), HttpStatusCode.OK)).GetProperty("totalEnergyWh").GetDecimal(), Wh(total));
+        var energy = await PlatformClient.ReadAsync(await tenant.GetAsync(energyQuery), HttpStatusCode.OK);
+        Assert.Equal(expected.Keys.Order(), energy.GetProperty("buckets").EnumerateArray()
+            .Where(b => b.GetProperty("energyWh").GetDecimal() > 0).Select(b => b.GetProperty("key").GetString()!).Distinct().Order());
+
         await api.RunJobAsync("invoicing-draft");
         var invoice = await PlatformClient.InvoiceAsync(tenant, t0.ToString("yyyy-MM", System.Globalization.CultureInfo.InvariantCulture));
         var line = Assert.Single(invoice.GetProperty("lines").EnumerateArray());
         Assert.Equal((total, 45m), (line.GetProperty("gpuSeconds").GetDecimal(), line.GetProperty("healthCreditGpuSeconds").GetDecimal()));
+        var read = await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/invoices/{invoice.GetProperty("invoiceId").GetGuid()}"), HttpStatusCode.OK);
+        Assert.Equal(Wh(total), Assert.Single(read.GetProperty("lines").EnumerateArray()).GetProperty("energyWh").GetDecimal());
         var explained = await PlatformClient.ReadAsync(
             await tenant.GetAsync($"/v1/invoices/{invoice.GetProperty("invoiceId").GetGuid()}/lines/1/explain"), HttpStatusCode.OK);
         Assert.True(explained.GetProperty("sumsToLine").GetBoolean());

@@ -13,7 +13,7 @@ namespace Billing.Fleet.Heartbeats;
 
 /// <summary>
 /// Keeps the heartbeat log from growing without end: every day, each node's heartbeats older than
-/// the retention go. What recovery replays stays: from the checkpoint of every lease on the node
+/// the retention go. What recovery replays stays: from the checkpoint of every lease part on the node
 /// not yet settled, starting at the heartbeat at or before it (for a silent node, its latest).
 /// GPU telemetry goes by its own retention.
 /// </summary>
@@ -34,9 +34,7 @@ public sealed partial class HeartbeatRetentionJob(
         var floor = options.Value.LateArrivalWindow + TimeSpan.FromDays(1);
         var before = time.GetUtcNow() - (retention > floor ? retention : floor);
         var nodeIds = await session.Query<NodeRegistration>().Select(n => n.Id).ToListAsync(cancellationToken);
-        var replayedFrom = (await session.Query<LeaseRecord>().Where(l => !l.Settled).ToListAsync(cancellationToken))
-            .GroupBy(l => l.NodeId)
-            .ToDictionary(g => g.Key, g => g.Min(l => l.Checkpoint));
+        var replayedFrom = ReplayedFrom(await session.Query<LeaseRecord>().Where(l => !l.Settled).ToListAsync(cancellationToken));
         var telemetryBefore = time.GetUtcNow() - telemetryOptions.Value.Retention;
         var deleted = 0;
         var deletedTelemetry = 0;
@@ -50,6 +48,15 @@ public sealed partial class HeartbeatRetentionJob(
         LogPruned(logger, deleted, nodeIds.Count, before);
         LogPrunedTelemetry(logger, deletedTelemetry, telemetryBefore);
     }
+
+    /// <summary>
+    /// Per node, the earliest time recovery may replay from: the checkpoint of every unsettled part of every
+    /// lease on it (every node of a cluster lease; a joining node's part from when it joined).
+    /// </summary>
+    public static IReadOnlyDictionary<string, DateTimeOffset> ReplayedFrom(IEnumerable<LeaseRecord> unsettled) =>
+        unsettled.SelectMany(l => l.NodeParts.Where(p => !p.Settled))
+            .GroupBy(p => p.NodeId)
+            .ToDictionary(g => g.Key, g => g.Min(p => p.Checkpoint ?? p.AccruesFrom ?? p.JoinedAt));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Deleted {Deleted} heartbeats of {Nodes} nodes observed before {Before:O}.")]
     private static partial void LogPruned(ILogger logger, int deleted, int nodes, DateTimeOffset before);

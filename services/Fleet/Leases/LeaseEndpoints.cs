@@ -97,7 +97,7 @@ public static class LeaseEndpoints
     private static async Task<Results<Ok<LeaseView>, ProblemHttpResult>> GetAsync(
         Guid leaseId, ClaimsPrincipal user, IGrainFactory grains, LeaseTelemetryReader telemetry, CancellationToken cancellationToken) =>
         await grains.GetGrain<ILeaseGrain>(leaseId).Get() is { } view && view.TenantId == user.TenantId()
-            ? TypedResults.Ok(view.Nodes is { Count: > 1 } ? view : view with { Telemetry = await telemetry.MeasureAsync(view, cancellationToken) })
+            ? TypedResults.Ok(await telemetry.MeasureAsync(view, cancellationToken))
             : Problems.NotFound($"No lease '{leaseId}'.");
 
     private static async Task<Ok<IEnumerable<LeaseView>>> ListAsync(ClaimsPrincipal user, IQuerySession session, IGrainFactory grains)

@@ -238,6 +238,7 @@ public sealed partial class LeaseGrain(
             meters[part.NodeId] = LeaseMeter.Start(vouched.Terms!);
             publishedGpuMilliseconds[part.NodeId] = 0;
             await SaveAsync(record!.WithParts(record.NodeParts.Select(p => p == part ? vouched : p).ToList()));
+            await outbox.PublishAsync(new LeaseNodeJoined(LeaseId, record.TenantId, new LeaseNode(part.NodeId, part.Rack, part.GpuIndices), heartbeat.ObservedAt));
         }
     }
 

@@ -51,7 +51,7 @@ public sealed record LeasePart(
     public LeaseTerms? Terms => AccruesFrom is { } start ? new LeaseTerms(GpuMask, start, LeftAt) : null;
 }
 
-/// <summary>One node's part of a lease as the API shows it.</summary>
+/// <summary>One node's part of a lease as the API shows it; a multi-node lease's answer gives each node's telemetry.</summary>
 [GenerateSerializer, Immutable]
 public sealed record LeaseNodeView(
     [property: Id(0)] string NodeId,
@@ -61,4 +61,6 @@ public sealed record LeaseNodeView(
     [property: Id(4)] DateTimeOffset JoinedAt,
     [property: Id(5)] DateTimeOffset? AccruesFrom,
     [property: Id(6)] DateTimeOffset? LeftAt,
-    [property: Id(7)] decimal GpuSeconds);
+    [property: Id(7)] decimal GpuSeconds,
+    [property: Id(8), System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    Telemetry.LeaseTelemetry? Telemetry = null);

@@ -20,9 +20,13 @@ public static class LeaseEnergy
 {
     public static LeaseTelemetry Measure(LeaseTerms lease, IReadOnlyList<int> gpus, IReadOnlyList<TelemetrySample> samples, TimeSpan timeout)
     {
-        var total = EnergySum.Total(Intervals(lease, gpus, samples, timeout).Select(i => i.Over(i.Start, i.End)));
+        var total = Total(lease, gpus, samples, timeout);
         return new LeaseTelemetry(total.EnergyWh, total.MeanUtilizationPct, total.GpuSeconds);
     }
+
+    /// <summary>The sums behind <see cref="Measure"/>, to add across the nodes of a lease before rounding.</summary>
+    public static EnergySum Total(LeaseTerms lease, IReadOnlyList<int> gpus, IReadOnlyList<TelemetrySample> samples, TimeSpan timeout) =>
+        EnergySum.Total(Intervals(lease, gpus, samples, timeout).Select(i => i.Over(i.Start, i.End)));
 
     /// <summary>The same figures per UTC-aligned bucket of <paramref name="bucket"/> (keyed by its start): an interval across a boundary is split at it.</summary>
     public static IReadOnlyDictionary<DateTimeOffset, EnergySum> PerBucket(

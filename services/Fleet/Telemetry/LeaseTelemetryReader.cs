@@ -19,14 +19,37 @@ public sealed class LeaseTelemetryReader(
 {
     private TimeSpan Timeout => metering.Value.HeartbeatTimeout;
 
-    public async Task<LeaseTelemetry> MeasureAsync(LeaseView lease, CancellationToken cancellationToken)
+    /// <summary>
+    /// The lease with its telemetry: a single-node lease's as a whole; a multi-node lease's per node, over the
+    /// time each node's GPUs accrued, and in total.
+    /// </summary>
+    public async Task<LeaseView> MeasureAsync(LeaseView lease, CancellationToken cancellationToken)
     {
-        var terms = new LeaseTerms(lease.GpuIndices.Aggregate(0UL, (mask, i) => mask | (1UL << i)), lease.StartedAt, lease.EndedAt);
+        if (lease.Nodes is not { Count: > 1 } nodes)
+        {
+            var whole = await MeasureAsync(lease.NodeId, lease.GpuIndices, lease.StartedAt, lease.EndedAt, cancellationToken);
+            return lease with { Telemetry = Telemetry(whole) };
+        }
+
+        var parts = await Task.WhenAll(nodes.Select(async n => n.AccruesFrom is { } from
+            ? await MeasureAsync(n.NodeId, n.GpuIndices, from, n.LeftAt ?? lease.EndedAt, cancellationToken)
+            : EnergySum.Zero));
+        return lease with
+        {
+            Telemetry = Telemetry(EnergySum.Total(parts)),
+            Nodes = nodes.Select((n, i) => n with { Telemetry = Telemetry(parts[i]) }).ToList(),
+        };
+    }
+
+    private static LeaseTelemetry Telemetry(EnergySum sum) => new(sum.EnergyWh, sum.MeanUtilizationPct, sum.GpuSeconds);
+
+    private async Task<EnergySum> MeasureAsync(string nodeId, IReadOnlyList<int> gpus, DateTimeOffset start, DateTimeOffset? end, CancellationToken cancellationToken)
+    {
+        var terms = new LeaseTerms(gpus.Aggregate(0UL, (mask, i) => mask | (1UL << i)), start, end);
 
         // An interval that overlaps the lease starts or ends within a timeout of it.
-        var samples = await store.SamplesAsync(
-            lease.NodeId, lease.GpuIndices, lease.StartedAt - Timeout, (lease.EndedAt ?? time.GetUtcNow()) + Timeout, cancellationToken);
-        return LeaseEnergy.Measure(terms, lease.GpuIndices, samples, Timeout);
+        var samples = await store.SamplesAsync(nodeId, gpus, start - Timeout, (end ?? time.GetUtcNow()) + Timeout, cancellationToken);
+        return LeaseEnergy.Total(terms, gpus, samples, Timeout);
     }
 
     public async Task<IReadOnlyDictionary<DateTimeOffset, EnergySum>> ReadAsync(

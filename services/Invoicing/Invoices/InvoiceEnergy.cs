@@ -31,9 +31,12 @@ public sealed class InvoiceEnergy(IQuerySession session, ILeaseEnergyReader read
         var leases = await LeasePlacements.OfTenantAsync(session, tenantId, start, end, cancellationToken);
         foreach (var lease in leases)
         {
-            foreach (var (day, sum) in await reader.ReadAsync(lease.Placement, start, end, Day, cancellationToken))
+            foreach (var placement in lease.Placements)
             {
-                byLeaseDay[(lease.Started.LeaseId, day)] = sum;
+                foreach (var (day, sum) in await reader.ReadAsync(placement, start, end, Day, cancellationToken))
+                {
+                    byLeaseDay[(lease.Started.LeaseId, day)] = byLeaseDay.GetValueOrDefault((lease.Started.LeaseId, day), EnergySum.Zero).Add(sum);
+                }
             }
         }
 

@@ -12,7 +12,7 @@ public sealed record AppliedFact(Guid Id, DateTimeOffset AppliedAt);
 /// <summary>Records lease lifecycle transitions, a cluster lease's nodes leaving and joining among them, in the lease's stream, each exactly once.</summary>
 public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServices(BillingClock.Key)] TimeProvider time)
     : IConsumer<LeasePending>, IConsumer<LeaseStarted>, IConsumer<LeasePreemptionScheduled>, IConsumer<LeaseEnded>,
-        IConsumer<LeaseNodeLeft>, IConsumer<LeaseNodeReplaced>
+        IConsumer<LeaseNodeLeft>, IConsumer<LeaseNodeReplaced>, IConsumer<LeaseNodeJoined>
 {
     public Task Consume(ConsumeContext<LeasePending> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-pending:{context.Message.LeaseId:N}", context.Message, context.CancellationToken);
@@ -32,6 +32,9 @@ public sealed class LeaseLifecycleConsumer(IDocumentStore store, [FromKeyedServi
 
     public Task Consume(ConsumeContext<LeaseNodeReplaced> context) =>
         AppendOnceAsync(context.Message.LeaseId, $"lease-node-replaced:{context.Message.LeaseId:N}:{context.Message.Node.NodeId}", context.Message, context.CancellationToken);
+
+    public Task Consume(ConsumeContext<LeaseNodeJoined> context) =>
+        AppendOnceAsync(context.Message.LeaseId, $"lease-node-joined:{context.Message.LeaseId:N}:{context.Message.Node.NodeId}", context.Message, context.CancellationToken);
 
     private async Task AppendOnceAsync(Guid leaseId, string factName, object fact, CancellationToken cancellationToken)
     {

@@ -44,7 +44,7 @@ public sealed record ReplayTarget(
     [
         new("usage", names => names.Consumer<UsageBatchConsumer>(), [typeof(UsageRecorded)],
             events => [new UsageRecordedBatch(NewId.NextGuid(), events.Cast<UsageRecorded>().ToList())]),
-        new("lease-lifecycle", names => names.Consumer<LeaseLifecycleConsumer>(), [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded), typeof(LeaseNodeLeft), typeof(LeaseNodeReplaced)],
+        new("lease-lifecycle", names => names.Consumer<LeaseLifecycleConsumer>(), [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded), typeof(LeaseNodeLeft), typeof(LeaseNodeReplaced), typeof(LeaseNodeJoined)],
             events => events),
     ];
 }

@@ -7,7 +7,8 @@ namespace Billing.Ledger.Usage;
 /// <summary>
 /// Adds the GPU energy and mean utilization of each bucket's leases to a usage report (<c>metric=energy</c>):
 /// informational figures read by the fleet's rule over the same healthy seconds the GPU-seconds count. Only
-/// buckets the report has get them: energy of seconds whose usage is not stored yet waits for that usage.
+/// buckets the report has get them: energy of seconds whose usage is not stored yet waits for that usage. Every
+/// node a lease had counts, over the time it was part of the lease.
 /// </summary>
 public sealed class UsageEnergy(IQuerySession session, ILeaseEnergyReader energy)
 {
@@ -17,10 +18,13 @@ public sealed class UsageEnergy(IQuerySession session, ILeaseEnergyReader energy
         var leases = await LeasePlacements.OfTenantAsync(session, query.TenantId, query.From, query.To, cancellationToken);
         foreach (var lease in leases.Where(l => query.LeaseId is null || l.Started.LeaseId == query.LeaseId))
         {
-            var key = query.KeyOf(lease.Started.Sku, lease.Started.LeaseId, lease.Started.Pricing, lease.Started.NodeId);
-            foreach (var (start, sum) in await energy.ReadAsync(lease.Placement, query.From, query.To, query.BucketSize, cancellationToken))
+            foreach (var placement in lease.Placements)
             {
-                sums[(start, key)] = sums.GetValueOrDefault((start, key), EnergySum.Zero).Add(sum);
+                var key = query.KeyOf(lease.Started.Sku, lease.Started.LeaseId, lease.Started.Pricing, placement.NodeId);
+                foreach (var (start, sum) in await energy.ReadAsync(placement, query.From, query.To, query.BucketSize, cancellationToken))
+                {
+                    sums[(start, key)] = sums.GetValueOrDefault((start, key), EnergySum.Zero).Add(sum);
+                }
             }
         }
 
