@@ -15,9 +15,9 @@ public static class BenchmarkProgram
         usage: Billing.Benchmarks <benchmark> [options]
           placement [--nodes 500] [--gpus 8] [--leases 4000] [--concurrency 64]
               leases placed per second on one silo (SkuPoolGrain.Place + LeaseGrain.Start)
-          gang [--fabrics 8] [--nodes-per-fabric 512] [--racks 16] [--gpus 8] [--gang-gpus 2048] [--rounds 20] [--mixed 200]
+          gang [--fabrics 8] [--nodes-per-fabric 512] [--racks 16] [--gpus 8] [--gang-gpus 2048] [--rounds 20] [--mixed 200] [--heartbeat-periods 4]
               a gang lease of whole nodes placed and started, p50/p99; then concurrent mixed requests (1 to 1,024 GPUs):
-              placed per second, and no GPU given twice
+              placed per second, and no GPU given twice; then every node heartbeating every 15 s: sustained or not, CPU left free
           metering  [--nodes 200] [--gpus 8] [--minutes 60] [--concurrency 64]
               heartbeats/s through the node grains, usage records/s stored in Marten
           month-close [--tenants 10000] [--leases 100000] [--windows-per-lease 6] [--late-tenants 100]

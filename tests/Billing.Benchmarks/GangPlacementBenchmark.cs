@@ -10,11 +10,12 @@ namespace Billing.Benchmarks;
 /// <summary>
 /// Gang placement on one silo, as <c>POST /v1/leases</c> does it (SkuPoolGrain.Place, then
 /// LeaseGrain.Start): a large lease of whole nodes placed, started and ended again, round after
-/// round; then many mixed requests at once, each placed and started, and a check that no GPU was given twice.
+/// round; then many mixed requests at once, each placed and started, and a check that no GPU was given twice;
+/// then the whole fleet heartbeating at a 15 s cadence (<see cref="FleetHeartbeatLoad"/>).
 /// </summary>
 public static class GangPlacementBenchmark
 {
-    public static readonly string[] OptionNames = ["fabrics", "nodes-per-fabric", "racks", "gpus", "gang-gpus", "rounds", "mixed"];
+    public static readonly string[] OptionNames = ["fabrics", "nodes-per-fabric", "racks", "gpus", "gang-gpus", "rounds", "mixed", "heartbeat-periods"];
 
     private const string Sku = "H100-SXM-80GB";
     private const string Tenant = "bench-tenant";
@@ -71,6 +72,9 @@ public static class GangPlacementBenchmark
         var leasedOnNodes = (await Task.WhenAll(nodeIds.Select(id => host.Grains.GetGrain<INodeGrain>(id).Get()))).Sum(v => v?.GpusLeased ?? 0);
         var ok = twice == 0 && leasedOnNodes == given.Count;
         Console.WriteLine($"GPUs given twice:    {twice}; leased per the nodes: {leasedOnNodes} of {given.Count} given -> {(ok ? "OK" : "FAIL")}");
+
+        // The leases placed above stay running, so the heartbeats below meter them as well.
+        ok &= await FleetHeartbeatLoad.RunAsync(host, nodeIds, gpus, TimeSpan.FromSeconds(15), options.Get("heartbeat-periods", 4), stop);
         host.Log.Print();
         return ok;
     }
