@@ -22,7 +22,8 @@ public sealed record ConsoleMeterUsage(ConsoleUsage Range, string Meter, Meter? 
         var slug = string.IsNullOrWhiteSpace(meter) ? options.Definitions.Keys.Order(StringComparer.Ordinal).FirstOrDefault() ?? "" : meter;
         if (!options.Definitions.TryGetValue(slug, out var definition))
         {
-            return new(range, slug, null, null, options.Definitions.Count == 0 ? "No meter is configured." : $"'meter' must be one of {string.Join(", ", options.Definitions.Keys)}.");
+            var known = string.Join(", ", options.Definitions.Keys.Order(StringComparer.Ordinal));
+            return new(range, slug, null, null, known.Length == 0 ? "No meter is configured." : $"'meter' must be one of {known}.");
         }
 
         var group = string.IsNullOrWhiteSpace(groupBy)
@@ -30,7 +31,7 @@ public sealed record ConsoleMeterUsage(ConsoleUsage Range, string Meter, Meter? 
             : groupBy == Ungrouped ? null : groupBy;
         if (group is not null && !definition.GroupBy.ContainsKey(group))
         {
-            return new(range, slug, definition, group, $"'groupBy' must be one of {string.Join(", ", definition.GroupBy.Keys)}.");
+            return new(range, slug, definition, group, $"'groupBy' must be one of {string.Join(", ", definition.GroupBy.Keys.Order(StringComparer.Ordinal))}.");
         }
 
         return new(range, slug, definition, group, range.Problem);

@@ -73,6 +73,8 @@ public sealed class A_tenant_reading_its_console(ConsoleSite site) : IClassFixtu
         var csv = await page.RunAndWaitForDownloadAsync(() => page.GetByRole(AriaRole.Link, new() { Name = "Download CSV" }).ClickAsync());
         Assert.Equal(apiCsv, await File.ReadAllTextAsync((await csv.PathAsync())!));
         await ConsoleSite.ScreenshotAsync(page, "tenant-model-usage");
+        Assert.Equal(400, (await page.GotoAsync($"/console/tenant/meters?{meterQuery.Replace("groupBy=model", "groupBy=colour", StringComparison.Ordinal)}"))!.Status);
+        Assert.Equal("'groupBy' must be one of model, tokenType.", await page.GetByRole(AriaRole.Alert).InnerTextAsync());
 
         // Prices: the book and each SKU's spot history, as GET /v1/prices answers.
         await api.RunJobAsync("fleet-spot-prices");
@@ -183,18 +185,20 @@ public sealed class A_tenant_reading_its_console(ConsoleSite site) : IClassFixtu
     private const string ClusterSku = "A100-SXM-80GB";
 
     [Fact]
-    public async Task Cannot_open_another_tenants_invoice_nor_any_finance_or_ops_page()
+    public async Task Cannot_open_another_tenants_invoice_or_lease_nor_any_finance_or_ops_page()
     {
         var api = site.Api;
-        var (_, owner, _, _) = await api.RunLeaseAsync();
+        var (_, owner, ownerLease, _) = await api.RunLeaseAsync();
         await api.RunJobAsync("invoicing-draft");
         var invoiceId = (await PlatformClient.InvoiceAsync(owner, Billing.ServiceDefaults.BillingPeriod.Of(api.Now))).GetProperty("invoiceId").GetGuid();
         var (_, stranger) = await api.TenantAsync("globex");
 
         var own = await site.SignInAsync(KeyOf(owner), "/console/tenant");
         Assert.Equal(200, (await own.GotoAsync($"/console/invoices/{invoiceId}"))!.Status);
+        Assert.Equal(200, (await own.GotoAsync($"/console/tenant/leases/{ownerLease}"))!.Status);
         var page = await site.SignInAsync(KeyOf(stranger), "/console/tenant");
         Assert.Equal(404, (await page.GotoAsync($"/console/invoices/{invoiceId}"))!.Status);
+        Assert.Equal(404, (await page.GotoAsync($"/console/tenant/leases/{ownerLease}"))!.Status);
         Assert.Equal(404, (await page.GotoAsync($"/console/invoices/{invoiceId}.pdf"))!.Status);
         await ConsoleSite.ScreenshotAsync(page, "tenant-another-tenants-invoice");
         foreach (var staffPage in new[] { "/console/finance", "/console/finance/reconciliation", "/console/finance/focus.csv?period=2026-01", "/console/ops", "/console/ops/jobs" })
