@@ -162,25 +162,13 @@ public sealed class NodeGrain(
             return null;
         }
 
-        // Fewest leases first: the largest spot leases go before smaller ones.
-        var usable = FreeMask(heartbeat);
-        var victims = new List<Guid>();
-        foreach (var (id, allocation) in allocated.Where(a => a.Value.Preemptable).OrderByDescending(a => NodeHealth.Count(a.Value.Mask)).ThenBy(a => a.Key))
-        {
-            if (NodeHealth.Count(usable) >= gpuCount)
-            {
-                break;
-            }
-
-            victims.Add(id);
-            usable |= allocation.Mask & heartbeat.HealthyMask;
-        }
-
-        if (NodeHealth.Count(usable) < gpuCount)
+        var preemptable = allocated.Where(a => a.Value.Preemptable).Select(a => new PreemptableLease(a.Key, a.Value.Mask));
+        if (NodeVictims.Choose(FreeMask(heartbeat), heartbeat.HealthyMask, preemptable, gpuCount) is not { } victims)
         {
             return null;
         }
 
+        var usable = victims.Aggregate(FreeMask(heartbeat), (mask, victim) => mask | (allocated[victim].Mask & heartbeat.HealthyMask));
         var preemptAt = MeteringRules.ToMillisecond(Now + leases.PreemptionNotice);
         foreach (var victim in victims)
         {
