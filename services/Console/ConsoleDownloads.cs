@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text;
 using Billing.Invoicing.Exports;
 using Billing.Invoicing.Invoices;
+using Billing.Ledger.Meters;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
@@ -13,6 +14,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
 
 namespace Billing.Consoles;
 
@@ -25,6 +27,7 @@ public static class ConsoleDownloads
     public static void MapConsoleDownloads(this IEndpointRouteBuilder console)
     {
         console.MapGet("/tenant/usage.csv", UsageCsvAsync).RequireAuthorization(Signed(Roles.Tenant));
+        console.MapGet("/tenant/meters.csv", MeterCsvAsync).RequireAuthorization(Signed(Roles.Tenant));
         console.MapGet("/invoices/{invoiceId:guid}.{format:regex(^(pdf|csv)$)}", InvoiceAsync).RequireAuthorization(Signed(Roles.Tenant, Roles.Finance, Roles.Ops));
         console.MapGet("/finance/focus.csv", FocusCsvAsync).RequireAuthorization(Signed(Roles.Finance, Roles.Ops));
         console.MapPost("/signout", SignOutAsync).RequireAuthorization(Signed(Roles.Tenant, Roles.Finance, Roles.Ops));
@@ -57,6 +60,21 @@ public static class ConsoleDownloads
 
         var report = await reader.ReadAsync(range.Query, http.RequestAborted);
         return Results.File(Encoding.UTF8.GetBytes(UsageEndpoints.ToCsv(report)), "text/csv", $"usage-{report.TenantId}.csv");
+    }
+
+    /// <summary>A meter's usage as the API's text/csv answer to <c>GET /v1/usage?meter=</c>.</summary>
+    private static async Task<IResult> MeterCsvAsync(
+        HttpContext http, ClaimsPrincipal user, MeterUsageReader reader, IOptions<MeterOptions> meters, ConsoleClock clock,
+        string? from, string? to, string? granularity, string? meter, string? groupBy)
+    {
+        var usage = ConsoleMeterUsage.Of(from, to, granularity, meter, groupBy, user.TenantId()!, clock.Now, meters.Value);
+        if (usage.Query is not { } query)
+        {
+            return Problems.Invalid(usage.Problem!);
+        }
+
+        var report = await reader.ReadAsync(query, usage.Meter, usage.Definition!.Aggregation, usage.GroupBy, http.RequestAborted);
+        return Results.File(Encoding.UTF8.GetBytes(MeterUsageReader.ToCsv(report)), "text/csv", $"{report.Meter}-{report.TenantId}.csv");
     }
 
     private static async Task<IResult> InvoiceAsync(Guid invoiceId, string format, ClaimsPrincipal user, IQuerySession session)

@@ -29,5 +29,9 @@ public sealed record ConsoleUsage(string From, string To, UsageQuery? Query, str
         return query.Problem() is { } problem ? new ConsoleUsage(from, to, null, problem) : new ConsoleUsage(from, to, query, null);
     }
 
+    /// <summary>A chart's label for a bucket starting at <paramref name="start"/>: the day, or the day and hour.</summary>
+    public static string Label(DateTimeOffset start, Granularity granularity) =>
+        start.ToString(granularity == Granularity.Day ? "MM-dd" : "dd HH:mm", CultureInfo.InvariantCulture);
+
     private static string Rfc3339(DateTimeOffset at) => at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Billing.ServiceDefaults.Telemetry;
 
@@ -12,6 +13,9 @@ namespace Billing.Ledger;
 public sealed class LedgerMetrics
 {
     public const string MeterName = BillingTelemetry.Prefix + "Ledger";
+
+    /// <summary>The ledger's own spans: a transaction that stores many messages at once.</summary>
+    public static readonly ActivitySource Tracing = new(MeterName);
 
     private readonly Counter<long> stored;
     private readonly Counter<long> duplicates;

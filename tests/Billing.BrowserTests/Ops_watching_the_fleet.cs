@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Billing.Consoles.Components.Shared;
 using Billing.IntegrationTests;
 using Microsoft.Playwright;
@@ -16,6 +18,8 @@ public sealed class Ops_watching_the_fleet(ConsoleSite site) : IClassFixture<Con
         var page = await site.SignInAsync(Platform.OpsKey, "/console/ops");
         var healthSeen = new List<string>();
         var unhealthyGpus = "";
+        IReadOnlyList<string> skuRow = [], fabricRows = [];
+        List<JsonElement> fabrics = [];
 
         // RunLeaseAsync's node reports GPU 2 failed in its 10th and 11th heartbeats.
         var (_, tenant, _, _) = await api.RunLeaseAsync(async heartbeat =>
@@ -29,13 +33,26 @@ public sealed class Ops_watching_the_fleet(ConsoleSite site) : IClassFixture<Con
                 healthSeen.Add(await page.GetByTestId($"health-{nodeId}").InnerTextAsync());
                 if (heartbeat == 10)
                 {
-                    unhealthyGpus = await page.Locator("[data-testid^=sku-] td:nth-child(5)").InnerTextAsync();
+                    unhealthyGpus = await page.GetByTestId($"unhealthy-{nodeId}").InnerTextAsync();
+                    skuRow = await page.Locator("[data-testid^=sku-] td").AllInnerTextsAsync();
+                    fabricRows = await page.GetByTestId("fabrics").Locator("tbody tr").AllInnerTextsAsync();
+                    fabrics = (await PlatformClient.ReadAsync(await api.Ops.GetAsync("/v1/fabrics"), HttpStatusCode.OK)).EnumerateArray().ToList();
                     await ConsoleSite.ScreenshotAsync(page, "console-ops", forReadme: true);
                 }
             }
         });
         Assert.Equal(["Healthy", "Degraded"], healthSeen);
         Assert.Equal("1", unhealthyGpus);
+
+        // Per fabric, as GET /v1/fabrics answers ops at that moment (the failed GPU among the unhealthy), and per SKU their sum.
+        Assert.Equal(fabrics.Select(f => string.Join("\t", f.GetProperty("sku").GetString(), f.GetProperty("fabric").GetString(),
+                f.GetProperty("nodes").GetInt32(), f.GetProperty("nodesFree").GetInt32(), f.GetProperty("gpusFree").GetInt32(), f.GetProperty("gpusLeased").GetInt32(),
+                f.GetProperty("gpusUnhealthy").GetInt32(), f.GetProperty("gpusDrained").GetInt32(), $"{f.GetProperty("largestLease").GetInt32()} GPUs")),
+            fabricRows);
+        Assert.Equal(
+            new[] { "gpusFree", "gpusLeased", "gpusUnhealthy", "gpusDrained" }.Select(figure => fabrics.Sum(f => f.GetProperty(figure).GetInt32()).ToString(CultureInfo.InvariantCulture))
+                .Append($"{fabrics.Max(f => f.GetProperty("largestLease").GetInt32())} GPUs"),
+            skuRow.Skip(2));
 
         var period = Billing.ServiceDefaults.BillingPeriod.Of(api.Now);
         Assert.Empty(await PlatformClient.InvoicesAsync(tenant, period));

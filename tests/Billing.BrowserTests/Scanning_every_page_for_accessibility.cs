@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using Billing.IntegrationTests;
+using Billing.IntegrationTests.Meters;
 using Deque.AxeCore.Commons;
 using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
@@ -17,7 +18,7 @@ public sealed class Scanning_every_page_for_accessibility(ConsoleSite site) : IC
     public async Task Finds_no_serious_or_critical_violation_on_any_page()
     {
         var api = site.Api;
-        var (_, tenant, leaseId, start) = await api.RunLeaseAsync();
+        var (tenantId, tenant, leaseId, start) = await api.RunLeaseAsync();
         await PlatformClient.EventuallyAsync(() => api.UsageAsync(tenant, start), 2355m);
         await api.RunJobAsync("invoicing-draft");
         var period = Billing.ServiceDefaults.BillingPeriod.Of(api.Now);
@@ -28,13 +29,17 @@ public sealed class Scanning_every_page_for_accessibility(ConsoleSite site) : IC
         await api.RunJobAsync("fleet-spot-prices");
         await PlatformClient.ReadAsync(await api.Ops.PostAsJsonAsync("/v1/ops/replay", new { consumer = "lease-lifecycle" }), HttpStatusCode.Accepted);
         var hour = new DateTimeOffset(start.UtcTicks - start.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
+        var tokens = Enumerable.Range(0, 4).Select(i => MeterEvents.Token(tenantId, $"t-{i}", start.AddMinutes(i), 1000, model: i % 2 == 0 ? "big-chat" : "small-chat"));
+        Assert.Equal(HttpStatusCode.OK, (await MeterEvents.PostBatchAsync(await new MeterEvents(site.Platform, api).IngestKeyAsync(), tokens)).StatusCode);
+        var meterRange = $"meter=llm-tokens&from={PlatformClient.Rfc3339(hour)}&to={PlatformClient.Rfc3339(hour.AddHours(3))}&granularity=Hour&groupBy=model";
+        await PlatformClient.EventuallyAsync(async () => (await PlatformClient.ReadAsync(await tenant.GetAsync($"/v1/usage?{meterRange}"), HttpStatusCode.OK)).GetProperty("total").GetDecimal(), 4000m);
 
         // Each role in a browser context of its own, all at once: a scan mostly waits on the browser.
         var scans = await Task.WhenAll(
             ScanAsync(site.NewPageAsync(Narrow), "/console/signin"),
             ScanAsync(site.SignInAsync(tenant.DefaultRequestHeaders.Authorization!.Parameter!, "/console/tenant", Narrow),
                 "/console/tenant", $"/console/tenant/usage?from={PlatformClient.Rfc3339(hour)}&to={PlatformClient.Rfc3339(hour.AddHours(3))}&granularity=Hour",
-                "/console/tenant/leases", "/console/tenant/invoices", $"/console/invoices/{invoiceId}", $"/console/invoices/{invoiceId}/lines/1", "/console/prices"),
+                $"/console/tenant/meters?{meterRange}", "/console/tenant/leases", $"/console/tenant/leases/{leaseId}", "/console/tenant/invoices", $"/console/invoices/{invoiceId}", $"/console/invoices/{invoiceId}/lines/1", "/console/prices"),
             ScanAsync(site.SignInAsync(finance.GetProperty("key").GetString()!, "/console/finance", Narrow),
                 "/console/finance/reconciliation", $"/console/finance?period={period}"),
             ScanAsync(site.SignInAsync(Platform.OpsKey, "/console/ops", Narrow),

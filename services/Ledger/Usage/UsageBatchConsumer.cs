@@ -1,5 +1,7 @@
 using Billing.Contracts.Fleet;
+using System.Diagnostics;
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Telemetry;
 using Marten;
 using MassTransit;
 
@@ -11,6 +13,8 @@ namespace Billing.Ledger.Usage;
 /// a fleet crash) are skipped; two deliveries racing each other collide on the window's unique id, and
 /// the retry then finds it stored.
 /// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
+/// The transaction's span is linked to every message's trace: MassTransit runs a batch under one
+/// message's activity only, so without the links the other heartbeats' traces would not reach it.
 /// </summary>
 public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metrics) : IConsumer<Batch<UsageRecordedBatch>>
 {
@@ -18,6 +22,7 @@ public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metri
     {
         // SentTime is the fleet's wall clock when it published; a message without one counts from now.
         using var storing = metrics.Storing(context.Message.Select(m => m.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow).Min());
+        using var span = BatchActivity.Start(LedgerMetrics.Tracing, "ledger store usage", ActivityKind.Internal, context.Message.Select(m => m.SenderTrace()), context.Message.Length, underCurrent: true);
         await using var session = store.LightweightSession();
         var records = context.Message.SelectMany(m => m.Message.Records).DistinctBy(r => r.UsageId).ToList();
         var ids = records.Select(r => r.UsageId).ToArray();
