@@ -41,6 +41,7 @@ public sealed class InvoicingModule : IBillingModule
         services.AddSingleton<MonthClose>();
         services.AddSingleton<InvoiceVerification>();
         services.AddSingleton<Reconciliation>();
+        Billing.Ledger.Meters.MeterAudit.Add(services, configuration);
         services.AddBillingJob<DraftInvoicesJob>(DraftInvoicesJob.Id, Cron.Minutely(), JobQueue);
         services.AddBillingJob<ReconcileJob>(ReconcileJob.Id, Cron.Hourly(30), JobQueue);
         services.ConfigureMarten(options =>

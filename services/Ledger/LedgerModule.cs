@@ -17,7 +17,12 @@ public sealed class LedgerModule : IBillingModule
 {
     public string Name => "ledger";
 
-    public IReadOnlyList<string> Routes { get; } = ["/v1/usage", "/v1/events", "/v1/meters", "/v1/ops/streams", "/v1/ops/projections", "/v1/ops/replay"];
+    public const string JobQueueName = "ledger";
+
+    public IReadOnlyList<string> Routes { get; } =
+        ["/v1/usage", "/v1/events", "/v1/meters", "/v1/ops/streams", "/v1/ops/projections", "/v1/ops/replay", "/v1/ops/jobs/ledger-"];
+
+    public string JobQueue => JobQueueName;
 
     public bool RunsProjections => true;
 

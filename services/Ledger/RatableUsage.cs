@@ -39,7 +39,7 @@ public interface IRatableUsage
     /// <summary>Tenants with usage in the period from <paramref name="from"/>'s hour on (all usage with <see cref="DateTimeOffset.MinValue"/>); with <paramref name="spotSku"/>, only spot usage of it.</summary>
     Task<IReadOnlyList<string>> TenantsWithUsageAsync(string period, DateTimeOffset from, string? spotSku, CancellationToken cancellationToken);
 
-    /// <summary>One tenant's meter hours of the period up to a revision (what a rating from that revision read).</summary>
+    /// <summary>One tenant's meter hours of the period; up to a revision, what a rating from that revision read (folded from the minutes stored up to it).</summary>
     Task<IReadOnlyList<MeterUsageHour>> MeterHoursAsync(string tenantId, string period, long? upToRevision, CancellationToken cancellationToken);
 }
 
@@ -76,9 +76,17 @@ public sealed class MartenRatableUsage(IQuerySession session) : IRatableUsage
 
     public async Task<IReadOnlyList<MeterUsageHour>> MeterHoursAsync(string tenantId, string period, long? upToRevision, CancellationToken cancellationToken)
     {
-        var upTo = upToRevision ?? long.MaxValue;
-        var hours = await session.Query<MeterHour>().Where(h => h.TenantId == tenantId && h.Period == period && h.Revision <= upTo).ToListAsync(cancellationToken);
-        return hours.Select(Plain).ToList();
+        if (upToRevision is not { } upTo)
+        {
+            return (await session.Query<MeterHour>().Where(h => h.TenantId == tenantId && h.Period == period).ToListAsync(cancellationToken)).Select(Plain).ToList();
+        }
+
+        // An hour's document moves on with later minutes; the stream keeps each minute with the revision that stored it.
+        var (start, end) = Billing.ServiceDefaults.BillingPeriod.Bounds(period);
+        var minutes = await session.Events.QueryRawEventDataOnly<MeterUsageAggregated>()
+            .Where(m => m.TenantId == tenantId && m.MinuteStart >= start && m.MinuteStart < end)
+            .ToListAsync(cancellationToken);
+        return MeterHour.Fold(minutes.Where(m => m.Revision <= upTo)).Select(Plain).ToList();
     }
 
     /// <summary>Meter hours replayed from the meter streams' events alone (no read model): of one tenant, or (null) of every tenant.</summary>

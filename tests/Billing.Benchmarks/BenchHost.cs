@@ -103,6 +103,14 @@ public sealed class BenchHost : IAsyncDisposable
         return nodeIds;
     }
 
+    /// <summary>A client of the in-process API that sends <paramref name="key"/> as its bearer key.</summary>
+    public HttpClient Client(string key)
+    {
+        var client = factory!.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
     /// <summary>
     /// Takes every module's recurring job off Hangfire's schedule, so a benchmark that runs a job
     /// itself runs it alone (Hangfire fires them on real time, not on the billing clock).

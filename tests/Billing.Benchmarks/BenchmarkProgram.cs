@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace Billing.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|metering|month-close [--option value ...]</c>.
+/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|gang|metering|month-close|ingest [--option value ...]</c>.
 /// Prints figures; it has no pass/fail beyond the exit code of a failed check (1) or bad usage (2).
 /// </summary>
 public static class BenchmarkProgram
@@ -23,6 +23,9 @@ public static class BenchmarkProgram
           month-close [--tenants 10000] [--leases 100000] [--windows-per-lease 6] [--late-tenants 100]
               a month of usage bulk-inserted into the ledger, then the invoicing-draft job closes it once:
               seconds to rate, draft and issue every tenant's invoice, gapless numbers, peak memory
+          ingest [--events 200000] [--clients 1] [--duplicates 10] [--tenants 10]
+              token CloudEvents through POST /v1/events in posts of 1,000 (a share of them copies): events/s stored durably,
+              p50/p99 of a post, then how long until the rollup and the usage API show the last event, and nothing counted twice
         """;
 
     public static async Task<int> Main(string[] args)
@@ -33,6 +36,7 @@ public static class BenchmarkProgram
             ["gang"] = (GangPlacementBenchmark.OptionNames, GangPlacementBenchmark.RunAsync),
             ["metering"] = (MeteringBenchmark.OptionNames, MeteringBenchmark.RunAsync),
             ["month-close"] = (MonthCloseBenchmark.OptionNames, MonthCloseBenchmark.RunAsync),
+            ["ingest"] = (IngestBenchmark.OptionNames, IngestBenchmark.RunAsync),
         };
         if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         {

@@ -14,7 +14,16 @@ namespace Billing.Fleet.Pricing;
 
 public sealed record SkuPriceView(string Sku, decimal OnDemand, decimal Reserved, decimal SpotFloor, decimal SpotCeiling, decimal? Spot);
 
-public sealed record PriceBookView(string Currency, DateTimeOffset EffectiveAt, IReadOnlyList<SkuPriceView> Skus);
+/// <summary>One tier of a meter group's price: up to the month's cumulative quantity <see cref="UpTo"/> (none: no end).</summary>
+public sealed record MeterTierView(decimal? UpTo, decimal Price);
+
+/// <summary>A meter group's price (<c>*</c>: any group not named), as graduated tiers (one when the price is flat).</summary>
+public sealed record MeterGroupPriceView(string Group, IReadOnlyList<MeterTierView> Tiers);
+
+/// <summary>A meter's prices, per <see cref="UnitsPerPrice"/> units.</summary>
+public sealed record MeterPriceView(string Meter, MeterUnit Unit, decimal UnitsPerPrice, IReadOnlyList<MeterGroupPriceView> Groups);
+
+public sealed record PriceBookView(string Currency, int MinorUnitDigits, DateTimeOffset EffectiveAt, IReadOnlyList<SkuPriceView> Skus, IReadOnlyList<MeterPriceView> Meters);
 
 public static class PriceEndpoints
 {
@@ -34,7 +43,10 @@ public static class PriceEndpoints
             var market = markets.FirstOrDefault(m => m.Sku == s.Key);
             return new SkuPriceView(s.Key, s.Value.OnDemand, s.Value.Reserved, s.Value.SpotFloor, s.Value.SpotCeiling, market?.Price);
         }).ToList();
-        return TypedResults.Ok(new PriceBookView(book.Currency, book.EffectiveAt, views));
+        var meters = (book.Meters ?? new Dictionary<string, MeterPrices>()).OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new MeterPriceView(m.Key, m.Value.Unit, m.Value.UnitsPerPrice,
+            m.Value.Groups.OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => new MeterGroupPriceView(g.Key, g.Value.Graduated.Select(t => new MeterTierView(t.UpTo, t.Price)).ToList())).ToList())).ToList();
+        return TypedResults.Ok(new PriceBookView(book.Currency, book.MinorUnitDigits, book.EffectiveAt, views, meters));
     }
 
     private static async Task<Results<Ok<List<SpotPriceChanged>>, ProblemHttpResult>> HistoryAsync(string sku, [AsParameters] SpotHistoryRequest request, IQuerySession session)

@@ -2,6 +2,7 @@ using Billing.Contracts;
 using Billing.Invoicing.Audit;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
+using Billing.Invoicing.Meters;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Pricing;
@@ -19,9 +20,10 @@ namespace Billing.Invoicing.Exports;
 /// </remarks>
 public sealed record FocusCharge(
     string Sku, Charge Charge, Guid? LeaseId, Commitment? Commitment, bool Unused, DateTimeOffset Start, DateTimeOffset End,
-    decimal ListUnitPrice, decimal ContractedUnitPrice, decimal GpuSeconds, decimal BilledCost, decimal EffectiveCost)
+    decimal ListUnitPrice, decimal ContractedUnitPrice, decimal GpuSeconds, decimal BilledCost, decimal EffectiveCost, MeteredQuantity? Metered = null)
 {
-    public decimal PricingQuantity => GpuSeconds / 3600m;
+    /// <summary>GPU-hours; for a meter line, its quantity in the units its price is per (millions of tokens).</summary>
+    public decimal PricingQuantity => Metered is { } metered ? metered.Quantity / metered.UnitsPerPrice : GpuSeconds / 3600m;
 
     public decimal ListCost => ListUnitPrice * PricingQuantity;
 
@@ -61,7 +63,8 @@ public static class FocusCharges
     /// <summary>A meter line as one charge for the month: its SKU names meter, group and tier, so every line stays a row of its own.</summary>
     private static IEnumerable<FocusCharge> MeterCharges(IEnumerable<InvoiceLine> lines, DateTimeOffset start, DateTimeOffset end) =>
         lines.Where(l => l.Metered is not null && l.Amount != 0).Select(l => new FocusCharge(
-            $"{l.Sku}:{l.Metered!.Group}:tier-{l.Metered.Tier + 1}", Charge.Metered, null, null, false, start, end, l.UnitPrice, l.UnitPrice, 0, l.Amount, l.Amount));
+            $"{l.Sku}:{l.Metered!.Group}:tier-{l.Metered.Tier + 1}", Charge.Metered, null, null, false, start, end, l.UnitPrice, l.UnitPrice, 0, l.Amount, l.Amount,
+            l.Metered));
 
     /// <summary>
     /// What an invoice's adjustment lines add to an issued period, per row: the usage that moved

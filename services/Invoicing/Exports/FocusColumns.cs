@@ -45,8 +45,8 @@ public static class FocusColumns
         new("CommitmentDiscountStatus", Text, r => r.Charge.Commitment is null || IsPurchase(r) ? null : r.Charge.Unused ? "Unused" : "Used"),
         new("CommitmentDiscountType", Text, r => r.Charge.Commitment is null ? null : "Reserved GPU"),
         new("CommitmentDiscountUnit", Text, r => HasCommitmentQuantity(r) ? GpuHours : null),
-        new("ConsumedQuantity", Number, r => IsConsumption(r) ? Exact(r.Charge.GpuSeconds) : null),
-        new("ConsumedUnit", Text, r => IsConsumption(r) ? GpuSeconds : null),
+        new("ConsumedQuantity", Number, r => IsConsumption(r) ? Exact(r.Charge.Metered?.Quantity ?? r.Charge.GpuSeconds) : null),
+        new("ConsumedUnit", Text, r => IsConsumption(r) ? r.MeterUnit ?? GpuSeconds : null),
         new("ContractedCost", Number, r => Computed(r.Charge.ContractedCost)),
         new("ContractedUnitPrice", Number, r => Exact(r.Charge.ContractedUnitPrice)),
         new("EffectiveCost", Number, r => Exact(r.Charge.EffectiveCost)),
@@ -56,7 +56,7 @@ public static class FocusColumns
         new("ListUnitPrice", Number, r => Exact(r.Charge.ListUnitPrice)),
         new("PricingCategory", Text, PricingCategory),
         new("PricingQuantity", Number, r => Computed(r.Charge.PricingQuantity)),
-        new("PricingUnit", Text, _ => GpuHours),
+        new("PricingUnit", Text, PricingUnit),
         new("ProviderName", Text, _ => ExportText.PlatformName),
         new("PublisherName", Text, _ => ExportText.PlatformName),
         new("RegionId", Text, r => r.Region),
@@ -64,11 +64,11 @@ public static class FocusColumns
         new("ResourceId", Text, r => (r.Charge.LeaseId ?? r.Charge.Commitment?.Id)?.ToString()),
         new("ResourceName", Text, _ => null), // leases and commitments have no display name, and FOCUS forbids repeating the id
         new("ResourceType", Text, r => r.Charge.LeaseId is not null ? "GPU Lease" : r.Charge.Commitment is not null ? "GPU Commitment" : null),
-        new("ServiceCategory", Text, _ => "Compute"),
-        new("ServiceName", Text, _ => "GPU Compute"),
-        new("ServiceSubcategory", Text, _ => "Virtual Machines"),
+        new("ServiceCategory", Text, r => r.Charge.Metered is null ? "Compute" : "AI and Machine Learning"),
+        new("ServiceName", Text, r => r.Charge.Metered is null ? "GPU Compute" : "Hosted Models"),
+        new("ServiceSubcategory", Text, r => r.Charge.Metered is null ? "Virtual Machines" : "Generative AI"),
         new("SkuId", Text, r => r.Charge.Sku),
-        new("SkuMeter", Text, r => IsPurchase(r) ? "GPU Commitment" : "GPU Usage"),
+        new("SkuMeter", Text, r => r.Charge.Metered?.Meter ?? (IsPurchase(r) ? "GPU Commitment" : "GPU Usage")),
         new("SkuPriceId", Text, SkuPriceId),
         new("SubAccountId", Text, r => r.Invoice.TenantId),
         new("SubAccountName", Text, r => r.TenantName ?? r.Invoice.TenantId),
@@ -94,8 +94,14 @@ public static class FocusColumns
         _ => "Standard", // on-demand, overage at the on-demand price, and buying a commitment (FOCUS 1.1+)
     };
 
+    /// <summary>GPU-hours; for a meter, its unit per the amount its price is for (<c>1000000 Tokens</c>).</summary>
+    private static string PricingUnit(FocusRow row) => row.Charge.Metered is { } metered
+        ? metered.UnitsPerPrice == 1 ? row.MeterUnit ?? "Units" : $"{metered.UnitsPerPrice:0} {row.MeterUnit ?? "Units"}"
+        : GpuHours;
+
     private static string SkuPriceId(FocusRow row) => row.Charge.Charge switch
     {
+        Charge.Metered => row.Charge.Sku,
         Charge.Spot => $"{row.Charge.Sku}:spot",
         Charge.ReservedCovered or Charge.Commitment => $"{row.Charge.Sku}:reserved",
         _ => $"{row.Charge.Sku}:on-demand",
@@ -112,7 +118,7 @@ public static class FocusColumns
             { Charge: Charge.ReservedOverage } => "reserved usage beyond the commitment, at the on-demand price",
             _ => "reserved commitment",
         };
-        var text = $"{row.Charge.Sku} {what}";
+        var text = row.Charge.Metered is { } metered ? $"{metered.Meter} usage of {metered.Group}, tier {metered.Tier + 1}" : $"{row.Charge.Sku} {what}";
         return row.AdjustsPeriod is null ? text : $"Adjustment for {row.AdjustsPeriod}: {text}";
     }
 

@@ -38,8 +38,10 @@ public sealed record FocusInvoice(Invoice Invoice, string? TenantName, FocusUsag
 public static class FocusExport
 {
     /// <param name="regionsByLease">The region of the node each lease ran on; a lease not in it gets a null region.</param>
+    /// <param name="meterUnits">What one unit of each meter is (by slug); a meter not in it counts <c>Units</c>.</param>
     public static IReadOnlyList<FocusRow> Rows(
-        IEnumerable<FocusInvoice> invoices, PriceHistory prices, SpotPrices spot, IReadOnlyDictionary<Guid, string> regionsByLease)
+        IEnumerable<FocusInvoice> invoices, PriceHistory prices, SpotPrices spot, IReadOnlyDictionary<Guid, string> regionsByLease,
+        IReadOnlyDictionary<string, string>? meterUnits = null)
     {
         ArgumentNullException.ThrowIfNull(invoices);
         ArgumentNullException.ThrowIfNull(regionsByLease);
@@ -48,12 +50,13 @@ public static class FocusExport
         {
             var invoice = focus.Invoice;
             string? Region(FocusCharge charge) => charge.LeaseId is { } lease ? regionsByLease.GetValueOrDefault(lease) : null;
+            string? Unit(FocusCharge charge) => charge.Metered is { } metered ? meterUnits?.GetValueOrDefault(metered.Meter) ?? "Units" : null;
             var own = invoice.Lines.Where(l => l.AdjustsPeriod is null).ToList();
             rows.AddRange(FocusCharges.Of(invoice.Period, focus.Own.Windows, focus.Own.Commitments, own, prices, spot)
-                .Select(c => new FocusRow(invoice, focus.TenantName, c, Region(c))));
+                .Select(c => new FocusRow(invoice, focus.TenantName, c, Region(c), MeterUnit: Unit(c))));
             foreach (var adjusted in focus.Adjusted.Where(a => invoice.Lines.Any(l => l.AdjustsPeriod == a.Period)))
             {
-                rows.AddRange(FocusCharges.Adjustment(adjusted, invoice, prices, spot).Select(c => new FocusRow(invoice, focus.TenantName, c, Region(c), adjusted.Period)));
+                rows.AddRange(FocusCharges.Adjustment(adjusted, invoice, prices, spot).Select(c => new FocusRow(invoice, focus.TenantName, c, Region(c), adjusted.Period, MeterUnit: Unit(c))));
             }
         }
 

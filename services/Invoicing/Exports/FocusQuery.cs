@@ -3,6 +3,7 @@ using Billing.Contracts.Fleet;
 using Billing.Invoicing.Audit;
 using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
+using Billing.Ledger.Meters;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
@@ -47,7 +48,9 @@ public static class FocusQuery
         }
 
         var leases = focus.SelectMany(f => f.Adjusted.Select(a => a.AsAdjusted).Append(f.Own)).SelectMany(u => u.Windows).Select(w => w.LeaseId).Distinct().ToArray();
-        return FocusExport.Rows(focus, prices, spot, await RegionsAsync(session, leases, cancellationToken));
+        var meters = await session.Events.AggregateStreamAsync<MeterVersions.MeterBook>(MeterVersions.StreamId, token: cancellationToken);
+        var units = meters?.Version.Meters.ToDictionary(m => m.Key, m => m.Value.Unit) ?? [];
+        return FocusExport.Rows(focus, prices, spot, await RegionsAsync(session, leases, cancellationToken), units);
     }
 
     /// <summary>The usage revision a tenant's invoice of <paramref name="invoicePeriod"/> rated <paramref name="ratedPeriod"/> from; none stored: all of it.</summary>

@@ -1,4 +1,6 @@
 using System.Security.Claims;
+using System.Text.Json.Serialization;
+using Billing.Invoicing.Meters;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Access;
@@ -13,13 +15,21 @@ namespace Billing.Invoicing.Invoices;
 /// window: lease, node, billed and health-credited GPU-seconds) or a commitment, and its price.
 /// </summary>
 public sealed record ExplainedPiece(
-    DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal UnitPrice, decimal ExactAmount, IReadOnlyList<NodeWindow>? Windows = null);
+    DateTimeOffset? WindowStart, IReadOnlyList<Guid> Sources, decimal GpuSeconds, decimal UnitPrice, decimal ExactAmount, IReadOnlyList<NodeWindow>? Windows = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] MeterHourPiece? MeterHour = null);
+
+/// <summary>
+/// A metered line's piece: the part of one hourly aggregate in the line's tier (the hour starts at the
+/// piece's <c>windowStart</c>), and the range of ingest log sequence numbers the hour was rolled up from.
+/// </summary>
+public sealed record MeterHourPiece(decimal Quantity, decimal UnitsPerPrice, long FirstSequence, long LastSequence);
 
 /// <summary>One node's usage window behind a piece.</summary>
 public sealed record NodeWindow(Guid UsageId, Guid LeaseId, string? NodeId, decimal GpuSeconds, decimal UnbilledGpuSeconds);
 
 public sealed record LineExplanation(
-    Guid InvoiceId, int LineNumber, InvoiceLine Line, string Basis, IReadOnlyList<ExplainedPiece> Pieces, decimal GpuSeconds, decimal RoundedAmount, bool SumsToLine);
+    Guid InvoiceId, int LineNumber, InvoiceLine Line, string Basis, IReadOnlyList<ExplainedPiece> Pieces, decimal GpuSeconds, decimal RoundedAmount, bool SumsToLine,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] decimal? Quantity = null);
 
 /// <summary><c>GET /v1/invoices/{id}/lines/{n}/explain</c>: the windows and prices a line is the sum of.</summary>
 public static class InvoiceExplanation
@@ -44,6 +54,11 @@ public static class InvoiceExplanation
             ? (await session.LoadAsync<RatingCheckpoint>(RatingCheckpoint.IdFor(invoice.TenantId, period, period), http.RequestAborted))?.UsageRevision
             : null;
         var inputs = await RatingInputs.WindowsOfAsync(session, invoice.TenantId, period, rated, http.RequestAborted);
+        if (line.Metered is { } metered)
+        {
+            return Results.Ok(ExplainMetered(invoice, lineNumber, line, metered, period, inputs));
+        }
+
         var priced = inputs.Pieces(invoice.TenantId).Where(p => p.Sku == line.Sku && p.Charge == line.Charge).OrderBy(p => p.WindowStart).ToList();
         var sources = priced.SelectMany(p => p.Sources).ToArray();
         var windows = (await session.Query<MeteredWindow>().Where(w => w.TenantId == invoice.TenantId && w.Id.IsOneOf(sources)).ToListAsync(http.RequestAborted))
@@ -57,5 +72,22 @@ public static class InvoiceExplanation
             : $"Adjustment for {period}: the pieces are {period}'s {line.Charge} usage of {line.Sku} as rated now; the line is what they add to the issued invoice.";
         var sums = line.AdjustsPeriod is null && seconds == line.GpuSeconds && amount == line.Amount;
         return Results.Ok(new LineExplanation(invoiceId, lineNumber, line, basis, pieces, seconds, amount, sums));
+    }
+
+    /// <summary>A meter line: the hourly aggregates (parts in its tier) it sums, each with the ingest sequence range behind it.</summary>
+    private static LineExplanation ExplainMetered(Invoice invoice, int lineNumber, InvoiceLine line, MeteredQuantity metered, string period, RatingInputs inputs)
+    {
+        var priced = inputs.MeterPieces(invoice.TenantId)
+            .Where(p => p.Meter == metered.Meter && p.Group == metered.Group && p.Tier == metered.Tier).OrderBy(p => p.HourStart).ToList();
+        var pieces = priced.Select(p => new ExplainedPiece(p.HourStart, [], 0, p.UnitPrice, p.Quantity * p.UnitPrice / p.UnitsPerPrice, null,
+            new MeterHourPiece(p.Quantity, p.UnitsPerPrice, p.FirstSequence, p.LastSequence))).ToList();
+        var quantity = priced.Sum(p => p.Quantity);
+        var amount = Math.Round(MeterPiece.ExactAmountOf(priced), inputs.MinorUnitDigits, MidpointRounding.AwayFromZero);
+        var what = $"{metered.Meter} usage of {metered.Group}, tier {metered.Tier + 1}, in {period}, per {metered.UnitsPerPrice:0.##} units";
+        var basis = line.AdjustsPeriod is null
+            ? $"{what}: the line is the sum of these hourly aggregates' parts in the tier, its amount rounded once."
+            : $"Adjustment for {period}: the pieces are {what} as rated now; the line is what they add to the issued invoice.";
+        var sums = line.AdjustsPeriod is null && quantity == metered.Quantity && amount == line.Amount;
+        return new LineExplanation(invoice.Id, lineNumber, line, basis, pieces, 0, amount, sums, quantity);
     }
 }

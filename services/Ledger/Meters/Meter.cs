@@ -31,6 +31,9 @@ public sealed class Meter
     public MeterAggregation Aggregation { get; set; } = MeterAggregation.Sum;
 
     public Dictionary<string, string> GroupBy { get; set; } = [];
+
+    /// <summary>What one counted unit is, plural (<c>Tokens</c>): the FOCUS export's consumed and pricing unit.</summary>
+    public string Unit { get; set; } = "Units";
 }
 
 /// <summary>The configured meters (section <c>Billing:Meters</c>), by slug, and how late an event may arrive.</summary>

@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Billing.Ledger.Meters;
 
 /// <summary>One meter as listed.</summary>
-public sealed record MeterView(string Slug, string EventType, string? ValueProperty, MeterAggregation Aggregation, IReadOnlyDictionary<string, string> GroupBy);
+public sealed record MeterView(string Slug, string EventType, string? ValueProperty, MeterAggregation Aggregation, IReadOnlyDictionary<string, string> GroupBy, string Unit);
 
 /// <summary>The meters in force: their version number and since when.</summary>
 public sealed record MeterList(int Version, DateTimeOffset EffectiveAt, IReadOnlyList<MeterView> Meters);
@@ -31,7 +31,7 @@ public static class MeterEndpoints
         }
 
         var meters = book.Version.Meters.OrderBy(m => m.Key, StringComparer.Ordinal)
-            .Select(m => new MeterView(m.Key, m.Value.EventType, m.Value.ValueProperty, m.Value.Aggregation, m.Value.GroupBy))
+            .Select(m => new MeterView(m.Key, m.Value.EventType, m.Value.ValueProperty, m.Value.Aggregation, m.Value.GroupBy, m.Value.Unit))
             .ToList();
         return TypedResults.Ok(new MeterList(book.Number, book.Version.EffectiveAt, meters));
     }

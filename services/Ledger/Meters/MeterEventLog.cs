@@ -26,7 +26,12 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
     /// <summary>Raised after each commit that stored events: the rollup need not wait for its next poll.</summary>
     public event Action? Committed;
 
-    public string Table => $"{schema}.meter_events";
+    public string Table => TableOf(schema);
+
+    public static string TableOf(string schema) => $"{schema}.meter_events";
+
+    /// <summary>What pruning took out of the log, per tenant, meter and month: reconciliation still counts it.</summary>
+    public static string PrunedTableOf(string schema) => $"{schema}.meter_events_pruned";
 
     /// <summary>Stores the events not stored before; true for each one this call stored (false: a copy of one stored earlier or earlier in the list).</summary>
     public async Task<bool[]> AppendAsync(IReadOnlyList<MeteredEvent> events, CancellationToken cancellationToken)
@@ -60,6 +65,15 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
                 unique (source, event_id));
             create index if not exists meter_events_unrolled on {Table} (seq) where not rolled;
             create index if not exists meter_events_tenant_time on {Table} (tenant_id, event_time);
+            create index if not exists meter_events_ingested on {Table} (ingested_at);
+            create table if not exists {PrunedTableOf(schema)} (
+                tenant_id text not null,
+                meter text not null,
+                period text not null,
+                events bigint not null,
+                quantity numeric not null,
+                peak numeric not null,
+                primary key (tenant_id, meter, period));
             """);
         await command.ExecuteNonQueryAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
@@ -98,6 +112,29 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
 
             group.Clear();
         }
+    }
+
+    /// <summary>
+    /// Deletes the rolled-up rows ingested and timed before <paramref name="before"/> (the dedup window's
+    /// start: a copy of one of them is refused as too old), adding what they counted to the pruned
+    /// totals in the same statement; returns the rows deleted.
+    /// </summary>
+    public async Task<long> PruneAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(
+            $"""
+            with gone as (
+                delete from {Table} where rolled and ingested_at < $1 and event_time < $1
+                returning tenant_id, meter, to_char(event_time at time zone 'UTC', 'YYYY-MM') as period, value),
+            kept as (
+                insert into {PrunedTableOf(schema)} as p (tenant_id, meter, period, events, quantity, peak)
+                select tenant_id, meter, period, count(*), sum(value), max(value) from gone group by tenant_id, meter, period
+                on conflict (tenant_id, meter, period) do update
+                set events = p.events + excluded.events, quantity = p.quantity + excluded.quantity, peak = greatest(p.peak, excluded.peak))
+            select count(*) from gone
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = before.UtcDateTime, NpgsqlDbType = NpgsqlDbType.TimestampTz });
+        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 
     /// <summary>A deadlock with another host's insert (one whose keys overlap) rolls back one of the two: insert again.</summary>

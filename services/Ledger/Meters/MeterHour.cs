@@ -6,10 +6,12 @@ namespace Billing.Ledger.Meters;
 /// One minute of a tenant's usage of a meter for one group, rolled up from the ingest log rows
 /// <see cref="FirstSequence"/> to <see cref="LastSequence"/> (those of them in this group and minute).
 /// Appended to the tenant's meter stream for the month: the facts rating can be replayed from.
+/// <see cref="Revision"/> is the tenant-month's usage revision the rollup raised when it stored the
+/// minute (0 in events stored before it was recorded): a rating from revision r read the minutes up to r.
 /// </summary>
 public sealed record MeterUsageAggregated(
     string TenantId, string Meter, string GroupKey, DateTimeOffset MinuteStart, decimal Quantity, long Events, long FirstSequence, long LastSequence,
-    MeterAggregation Aggregation = MeterAggregation.Sum);
+    MeterAggregation Aggregation = MeterAggregation.Sum, long Revision = 0);
 
 /// <summary>
 /// A tenant's usage of one meter for one group in one UTC hour (by event time): what rating reads,

@@ -156,7 +156,9 @@ public sealed partial class MeterRollup(
 
         foreach (var stream in minutes.GroupBy(m => MeterHour.StreamFor(m.TenantId, m.Meter, BillingPeriod.Of(m.MinuteStart))))
         {
-            session.Events.Append(stream.Key, stream.Cast<object>().ToArray());
+            session.Events.Append(stream.Key, stream
+                .Select(m => (object)(m with { Revision = revisions[UsageRevision.IdFor(m.TenantId, BillingPeriod.Of(m.MinuteStart))].Revision }))
+                .ToArray());
         }
 
         // One order for every transaction, so two of them wait for each other rather than deadlock.

@@ -1,4 +1,5 @@
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Jobs;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -23,6 +24,8 @@ public static class MeterServices
         services.AddHostedService(sp => sp.GetRequiredService<MeterEventLog>());
         services.AddScoped<MeterUsageReader>();
         services.AddSingleton<MeterRollup>();
+        MeterAudit.Add(services, configuration);
+        services.AddBillingJob<MeterEventRetentionJob>(MeterEventRetentionJob.Id, "43 3 * * *", LedgerModule.JobQueueName);
         services.AddHostedService(sp => sp.GetRequiredService<MeterRollup>());
         services.ConfigureMarten(options =>
         {

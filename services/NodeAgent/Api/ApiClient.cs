@@ -44,6 +44,33 @@ public sealed class ApiClient(HttpClient http)
             $"&granularity={granularity}&groupBy={groupBy}" + (leaseId is null ? "" : $"&leaseId={Uri.EscapeDataString(leaseId)}"),
             key, null, ct);
 
+    public Task<MeterUsageReport> GetMeterUsageAsync(
+        string key, string meter, DateTimeOffset from, DateTimeOffset to, string granularity, string groupBy, CancellationToken ct) =>
+        SendAsync<MeterUsageReport>(HttpMethod.Get,
+            $"v1/usage?meter={Uri.EscapeDataString(meter)}&from={Uri.EscapeDataString(ApiJson.Format(from))}&to={Uri.EscapeDataString(ApiJson.Format(to))}" +
+            $"&granularity={granularity}&groupBy={Uri.EscapeDataString(groupBy)}",
+            key, null, ct);
+
+    public Task<KeyIssued> IssueKeyAsync(string opsKey, IssueKey key, CancellationToken ct) =>
+        SendAsync<KeyIssued>(HttpMethod.Post, "v1/keys", opsKey, key, ct);
+
+    public Task<PriceList> GetPricesAsync(string key, CancellationToken ct) =>
+        SendAsync<PriceList>(HttpMethod.Get, "v1/prices", key, null, ct);
+
+    /// <summary>Posts CloudEvents already encoded (structured or batch mode) and reads which were accepted, duplicates or refused.</summary>
+    public async Task<IngestAnswer> PostEventsAsync(string key, ReadOnlyMemory<byte> body, string contentType, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/events")
+        {
+            Content = new ReadOnlyMemoryContent(body) { Headers = { ContentType = MediaTypeHeaderValue.Parse(contentType) } },
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await http.SendAsync(request, ct);
+        await EnsureSuccessAsync(response, ct);
+        return await response.Content.ReadFromJsonAsync<IngestAnswer>(ApiJson.Options, ct)
+            ?? throw new ApiException(response.StatusCode, Describe(response), null, "empty body");
+    }
+
     public Task RunInvoicingDraftAsync(string opsKey, CancellationToken ct) => RunJobAsync(opsKey, "invoicing-draft", ct);
 
     /// <summary>Runs a recurring job now and waits until it is done.</summary>

@@ -84,11 +84,43 @@ public sealed record Invoice(
     IReadOnlyList<InvoiceLine> Lines,
     decimal Total);
 
-/// <summary>An invoice line; <see cref="Charge"/> "Commitment" bills committed GPU-hours, not metered usage.</summary>
-public sealed record InvoiceLine(string Sku, string Charge, string Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount)
+/// <summary>
+/// An invoice line; <see cref="Charge"/> "Commitment" bills committed GPU-hours, not metered usage;
+/// "Metered" bills a meter's group and tier (<see cref="Metered"/>), with no GPU-seconds.
+/// </summary>
+public sealed record InvoiceLine(
+    string Sku, string Charge, string Pricing, decimal GpuSeconds, decimal QuantityGpuHours, decimal UnitPrice, decimal Amount,
+    string? AdjustsPeriod = null, MeteredQuantity? Metered = null)
 {
     public bool IsUsage => Charge != "Commitment";
 }
+
+/// <summary>A metered line's quantity: which meter, group and tier, and per how many units its price is.</summary>
+public sealed record MeteredQuantity(string Meter, string Group, int Tier, decimal Quantity, decimal UnitsPerPrice);
+
+public sealed record IssueKey(string Role, string Name);
+
+public sealed record KeyIssued(string KeyId, string Role, string Name, string Key);
+
+/// <summary>The answer to a post of CloudEvents: indexes of the events stored now, of copies of stored ones, and of those refused.</summary>
+public sealed record IngestAnswer(IReadOnlyList<int> Accepted, IReadOnlyList<int> Duplicates, IReadOnlyList<RejectedEvent> Rejected);
+
+public sealed record RejectedEvent(int Index, string? Id, string Problem);
+
+public sealed record MeterUsageReport(string TenantId, string Meter, string Granularity, string? GroupBy, IReadOnlyList<MeterUsageBucket> Buckets, decimal Total);
+
+public sealed record MeterUsageBucket(DateTimeOffset Start, string Key, decimal Quantity);
+
+/// <summary>The price book as published; only what the demo reads of it.</summary>
+public sealed record PriceList(string Currency, int MinorUnitDigits, IReadOnlyList<MeterPriceList> Meters);
+
+/// <summary>A meter's prices per <see cref="UnitsPerPrice"/> units, per group (<c>*</c>: any other group).</summary>
+public sealed record MeterPriceList(string Meter, string Unit, decimal UnitsPerPrice, IReadOnlyList<GroupPriceList> Groups);
+
+public sealed record GroupPriceList(string Group, IReadOnlyList<TierPrice> Tiers);
+
+/// <summary>A graduated tier: up to the month's cumulative quantity <see cref="UpTo"/> (none: no end) at <see cref="Price"/>.</summary>
+public sealed record TierPrice(decimal? UpTo, decimal Price);
 
 /// <summary>An RFC 7807 problem body; every member is optional on the wire.</summary>
 public sealed record Problem(string? Type, string? Title, int? Status, string? Detail);

@@ -28,14 +28,14 @@ public static class CliOptions
         CustomParser = ParseDuration,
     };
 
-    public static Option<int> Count(string name, int defaultValue, string description, int max = int.MaxValue)
+    public static Option<int> Count(string name, int defaultValue, string description, int max = int.MaxValue, int min = 1)
     {
         var option = new Option<int>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<int>() is var value && (value < 1 || value > max))
+            if (result.GetValueOrDefault<int>() is var value && (value < min || value > max))
             {
-                result.AddError($"{name} must be between 1 and {max}.");
+                result.AddError($"{name} must be between {min} and {max}.");
             }
         });
         return option;

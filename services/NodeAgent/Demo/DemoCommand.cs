@@ -5,6 +5,7 @@ using Billing.NodeAgent.Cli;
 using Billing.NodeAgent.Fleet;
 using Billing.NodeAgent.Leasing;
 using Billing.NodeAgent.Metering;
+using Billing.NodeAgent.Models;
 
 namespace Billing.NodeAgent.Demo;
 
@@ -12,18 +13,21 @@ namespace Billing.NodeAgent.Demo;
 /// <c>demo</c>: the end-to-end proof. A simulated fleet in fabrics and racks, tenants that lease and
 /// release GPUs, one tenant's cluster lease of whole nodes one of which dies midway and is replaced,
 /// and a check that the usage API and the invoices carry exactly the GPU-seconds that the agents'
-/// own acknowledged heartbeats imply, node by node for the cluster.
+/// own acknowledged heartbeats imply, node by node for the cluster; beside them a model gateway
+/// reports the tenants' token usage, and the usage API and the invoices must carry exactly the tokens
+/// it reported and the amounts the published prices give for them.
 /// </summary>
 public static class DemoCommand
 {
     private sealed record Settings(
         Uri Api, string OpsKey, int Nodes, int Gpus, int Tenants, int LeasesPerTenant, TimeSpan Duration, TimeSpan Interval, string Sku, string Region,
-        FleetTopology Topology, int ClusterNodes);
+        FleetTopology Topology, int ClusterNodes, int ModelRequests);
 
     private const int Concurrency = 32;
     private static readonly TimeSpan LeasePatience = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan LedgerTimeout = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan InvoiceTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan GatewayInterval = TimeSpan.FromSeconds(5);
 
     // A lost node is declared so past the heartbeat timeout and the unreachable grace (45 s + 60 s by default).
     private static readonly TimeSpan ReplacementTimeout = TimeSpan.FromMinutes(5);
@@ -43,14 +47,15 @@ public static class DemoCommand
         var fabrics = CliOptions.Fabrics();
         var rackSize = CliOptions.RackSize();
         var clusterNodes = CliOptions.Count("--cluster-nodes", 4, "Whole nodes of the cluster lease (one dies midway and is replaced)", max: 1_000);
+        var modelRequests = CliOptions.Count("--model-requests", 60, "Model requests each tenant makes every 5 s through the simulated model gateway (0: none)", max: 400, min: 0);
         var command = new Command("demo", "Run a simulated fleet with tenants' leases and a cluster lease that loses a node, then check usage and invoices against the heartbeats; exit 0 only if all match")
         {
-            api, opsKey, nodes, gpus, tenants, leases, duration, interval, sku, region, fabrics, rackSize, clusterNodes,
+            api, opsKey, nodes, gpus, tenants, leases, duration, interval, sku, region, fabrics, rackSize, clusterNodes, modelRequests,
         };
         command.SetGuardedAction((parse, ct) => RunAsync(
             new Settings(parse.GetValue(api)!, parse.GetValue(opsKey)!, parse.GetValue(nodes), parse.GetValue(gpus), parse.GetValue(tenants),
                 parse.GetValue(leases), parse.GetValue(duration), parse.GetValue(interval), parse.GetValue(sku)!, parse.GetValue(region)!,
-                new FleetTopology(parse.GetValue(fabrics), parse.GetValue(rackSize)), parse.GetValue(clusterNodes)),
+                new FleetTopology(parse.GetValue(fabrics), parse.GetValue(rackSize)), parse.GetValue(clusterNodes), parse.GetValue(modelRequests)),
             ct));
         return command;
     }
@@ -78,6 +83,12 @@ public static class DemoCommand
         Log.Info($"Run {runId}: registered {nodes.Count} {settings.Sku} nodes × {settings.Gpus} GPUs in {nodes.Select(n => n.Fabric).Distinct().Count()} fabric(s) " +
             $"and {tenants.Count} tenants, and a cluster tenant.");
 
+        var ingest = await client.IssueKeyAsync(settings.OpsKey, new IssueKey("ingest", $"demo-{runId}-model-gateway"), ct);
+        var gateway = new ModelGateway(client, ingest.Key, $"urn:billing-demo:{runId}:model-gateway", new TokenTraffic(seed: 2026));
+        var modelTenants = settings.ModelRequests > 0 ? tenants : [];
+        using var stopTraffic = new CancellationTokenSource();
+        var traffic = Task.CompletedTask;
+
         var fleet = new SimulatedFleet(client, nodes, new SimulationSettings(settings.Interval, 0, 0), keepAcknowledged: true);
         fleet.Start();
         IReadOnlyList<TenantLease> settled;
@@ -87,6 +98,7 @@ public static class DemoCommand
             Log.Info("Every node has posted a heartbeat; requesting the cluster lease, then the other leases.");
             var cluster = await ClusterLease.StartAsync(client, clusterTenant, settings.Sku, settings.ClusterNodes * settings.Gpus, LeasePatience, ct);
             var leases = (await RequestLeasesAsync(client, tenants, settings, ct)).Append(cluster).ToList();
+            traffic = gateway.RunAsync(modelTenants.Select(t => t.TenantId).ToList(), settings.ModelRequests, GatewayInterval, stopTraffic.Token, ct);
 
             Log.Info($"{leases.Count} leases running; letting them run for {Durations.Format(settings.Duration)}, losing a node of the cluster a third of the way.");
             var running = System.Diagnostics.Stopwatch.StartNew();
@@ -103,13 +115,22 @@ public static class DemoCommand
         }
         finally
         {
+            await stopTraffic.CancelAsync();
             await fleet.StopAsync(TimeSpan.FromSeconds(5));
         }
 
+        await traffic;
+        if (modelTenants.Count > 0)
+        {
+            Log.Info("Model gateway: reporting the events it held back, late.");
+            await gateway.SendLateAsync(modelTenants.Select(t => t.TenantId).ToList(), ct);
+        }
+
         Console.WriteLine($"Agents: {fleet.Stats}.");
-        var checks = await CheckAsync(client, settings.OpsKey, fleet, [.. tenants, clusterTenant], settled, ct);
-        DemoReport.Print(checks, Console.Out);
-        return checks.All(c => c.Matches) ? 0 : 1;
+        Console.WriteLine($"Model gateway: {gateway.Stats}.");
+        var (checks, models) = await CheckAsync(client, settings.OpsKey, fleet, [.. tenants, clusterTenant], settled, gateway, modelTenants, ct);
+        DemoReport.Print(checks, models, gateway.Stats, Console.Out);
+        return checks.All(c => c.Matches) && models.All(m => m.Matches) && gateway.Stats.Unexpected == 0 ? 0 : 1;
     }
 
     private static async Task<IReadOnlyList<TenantLease>> RequestLeasesAsync(
@@ -130,8 +151,9 @@ public static class DemoCommand
         return leases;
     }
 
-    private static async Task<IReadOnlyList<TenantCheck>> CheckAsync(
-        ApiClient client, string opsKey, SimulatedFleet fleet, IReadOnlyList<TenantCreated> tenants, IReadOnlyList<TenantLease> leases, CancellationToken ct)
+    private static async Task<(IReadOnlyList<TenantCheck>, IReadOnlyList<ModelCheck>)> CheckAsync(
+        ApiClient client, string opsKey, SimulatedFleet fleet, IReadOnlyList<TenantCreated> tenants, IReadOnlyList<TenantLease> leases,
+        ModelGateway gateway, IReadOnlyList<TenantCreated> modelTenants, CancellationToken ct)
     {
         var firstStart = leases.Min(l => l.Lease.StartedAt);
         var readings = new List<(TenantCreated Tenant, UsageLedger.Reading Usage, List<LeaseCheck> Leases)>();
@@ -151,6 +173,18 @@ public static class DemoCommand
             readings.Add((tenant, usage, checks));
         }
 
+        var prices = await client.GetPricesAsync(opsKey, ct);
+        var meterPrices = prices.Meters.Single(m => m.Meter == ModelGateway.Meter);
+        var reported = gateway.Totals();
+        var tokenUsage = new List<(TenantCreated Tenant, IReadOnlyDictionary<string, decimal> Reported, MeterUsageReport Usage)>();
+        foreach (var tenant in modelTenants)
+        {
+            var own = reported.GetValueOrDefault(tenant.TenantId) ?? new Dictionary<string, decimal>();
+            var usage = await TokenUsage.WaitForTotalAsync(client, tenant.ApiKey, ModelGateway.Meter, own.Values.Sum(), LedgerTimeout, ct);
+            Log.Info($"{tenant.Name}: token usage API {(usage.Matched ? "matched" : "did not match")} after {Durations.Format(usage.Waited)}.");
+            tokenUsage.Add((tenant, own, usage.Report));
+        }
+
         // Invoices are drafted by a job that reads the usage ledger; run it until it has caught up or time is up.
         var deadline = DateTimeOffset.UtcNow + InvoiceTimeout;
         while (true)
@@ -159,14 +193,21 @@ public static class DemoCommand
             {
                 await client.RunInvoicingDraftAsync(opsKey, ct);
                 var checks = new List<TenantCheck>();
+                var models = new List<ModelCheck>();
                 foreach (var (tenant, usage, leaseChecks) in readings)
                 {
-                    checks.Add(new TenantCheck(tenant, leaseChecks, usage, await client.GetInvoicesAsync(tenant.ApiKey, tenant.TenantId, ct)));
+                    var invoices = await client.GetInvoicesAsync(tenant.ApiKey, tenant.TenantId, ct);
+                    checks.Add(new TenantCheck(tenant, leaseChecks, usage, invoices));
+                    if (tokenUsage.FirstOrDefault(u => u.Tenant == tenant) is { Tenant: not null } tokens)
+                    {
+                        models.Add(ModelCheck.Of(tenant.Name, tokens.Reported, tokens.Usage, invoices, meterPrices, prices.MinorUnitDigits));
+                    }
                 }
 
-                if (checks.All(c => c.Expected == c.Invoiced) || DateTimeOffset.UtcNow > deadline)
+                if ((checks.All(c => c.Expected == c.Invoiced) && models.All(m => m.Expected.Sum(l => l.Quantity) == m.Invoiced.Sum(l => l.Quantity)))
+                    || DateTimeOffset.UtcNow > deadline)
                 {
-                    return checks;
+                    return (checks, models);
                 }
             }
             catch (Exception ex) when (ApiException.IsTransient(ex, ct) && DateTimeOffset.UtcNow <= deadline)

@@ -9,7 +9,7 @@ public static class JobsCommand
 {
     public static Command Create()
     {
-        var jobId = new Argument<string>("jobId") { Description = "The job's id: invoicing-draft, invoicing-reconcile, fleet-maintenance, fleet-spot-prices, fleet-heartbeat-retention" };
+        var jobId = new Argument<string>("jobId") { Description = "The job's id: invoicing-draft, invoicing-reconcile, fleet-maintenance, fleet-spot-prices, fleet-heartbeat-retention, ledger-meter-event-retention" };
         var run = new Command("run", "Run a recurring job now and wait until it is done") { jobId };
         run.SetGuardedAction(async (parse, ct) =>
         {
