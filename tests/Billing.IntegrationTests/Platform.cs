@@ -97,7 +97,14 @@ public class Platform : IAsyncLifetime
     /// <summary>True once the broker holds no message of this run: everything published was consumed.</summary>
     public async Task<bool> BrokerIdleAsync()
     {
-        var queues = await rabbit.GetFromJsonAsync<List<QueueInfo>>($"/api/queues/{vhost}");
+        // The management API answers 500 now and then while another class's vhost is being deleted: ask again.
+        using var response = await rabbit.GetAsync($"/api/queues/{vhost}");
+        if ((int)response.StatusCode >= 500)
+        {
+            return false;
+        }
+
+        var queues = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<QueueInfo>>();
         return queues!.All(q => q.Messages == 0);
     }
 
