@@ -97,13 +97,9 @@ public class Platform : IAsyncLifetime
     /// <summary>True once the broker holds no message of this run: everything published was consumed.</summary>
     public async Task<bool> BrokerIdleAsync()
     {
-        // The management API answers 500 now and then while another class's vhost is being deleted: ask again.
-        using var response = await rabbit.GetAsync($"/api/queues/{vhost}");
-        if ((int)response.StatusCode >= 500)
-        {
-            return false;
-        }
-
+        // Queue totals without the statistics database: its collector can crash on a queue deleted with its vhost
+        // (seen here: every /api/queues answered 500 from then on), while these counts come from the queues themselves.
+        using var response = await rabbit.GetAsync($"/api/queues/{vhost}?disable_stats=true&enable_queue_totals=true");
         var queues = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<QueueInfo>>();
         return queues!.All(q => q.Messages == 0);
     }
