@@ -1,6 +1,7 @@
 using Billing.Contracts;
 using Billing.Ledger.Meters;
 using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
 using Marten;
 
 namespace Billing.Ledger;
@@ -63,7 +64,7 @@ public sealed class MartenRatableUsage(IQuerySession session) : IRatableUsage
 
     public async Task<IReadOnlyList<string>> TenantsWithUsageAsync(string period, DateTimeOffset from, string? spotSku, CancellationToken cancellationToken)
     {
-        var hour = from == DateTimeOffset.MinValue ? DateTimeOffset.MinValue : UsageHour.HourOf(from);
+        var hour = from == DateTimeOffset.MinValue ? DateTimeOffset.MinValue : TimeBuckets.StartOfHour(from);
         var hours = session.Query<RatableHour>().Where(h => h.Period == period && h.HourStart >= hour);
         if (spotSku is not null)
         {

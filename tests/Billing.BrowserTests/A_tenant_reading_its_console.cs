@@ -6,6 +6,7 @@ using Billing.Consoles.Components.Shared;
 using Billing.IntegrationTests;
 using Billing.IntegrationTests.Meters;
 using Billing.Ledger.Meters;
+using Billing.ServiceDefaults;
 using Microsoft.Playwright;
 
 namespace Billing.BrowserTests;
@@ -55,7 +56,7 @@ public sealed class A_tenant_reading_its_console(ConsoleSite site) : IClassFixtu
 
         // Token usage by model: the figures and the CSV of GET /v1/usage?meter=llm-tokens&groupBy=model.
         var ingest = await new MeterEvents(site.Platform, api).IngestKeyAsync();
-        var tokenHour = MeterHour.HourOf(api.Now);
+        var tokenHour = TimeBuckets.StartOfHour(api.Now);
         var events = Enumerable.Range(0, 12).Select(i => MeterEvents.Token(
             tenantId, $"t-{i}", tokenHour.AddMinutes(-1 - (i * 7)), 1000 + i, model: i % 3 == 0 ? "big-chat" : "small-chat", tokenType: i % 2 == 0 ? "input" : "output"));
         Assert.Equal(HttpStatusCode.OK, (await MeterEvents.PostBatchAsync(ingest, events)).StatusCode);

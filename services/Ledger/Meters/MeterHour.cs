@@ -51,17 +51,13 @@ public sealed class MeterHour
     public static string IdFor(string tenantId, string meter, string groupKey, DateTimeOffset hourStart) =>
         $"{tenantId}|{meter}|{groupKey}|{hourStart:yyyyMMddHH}";
 
-    public static DateTimeOffset HourOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
-
-    public static DateTimeOffset MinuteOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero);
-
     /// <summary>The id of the hour a minute belongs to.</summary>
-    public static string IdOf(MeterUsageAggregated minute) => IdFor(minute.TenantId, minute.Meter, minute.GroupKey, HourOf(minute.MinuteStart));
+    public static string IdOf(MeterUsageAggregated minute) => IdFor(minute.TenantId, minute.Meter, minute.GroupKey, TimeBuckets.StartOfHour(minute.MinuteStart));
 
     /// <summary>A new, empty hour for the minute's tenant, meter, group and hour.</summary>
     public static MeterHour Of(MeterUsageAggregated minute, MeterAggregation aggregation)
     {
-        var start = HourOf(minute.MinuteStart);
+        var start = TimeBuckets.StartOfHour(minute.MinuteStart);
         return new MeterHour
         {
             Id = IdFor(minute.TenantId, minute.Meter, minute.GroupKey, start),

@@ -102,7 +102,7 @@ public sealed partial class MeterRollup(
 
         var meters = options.Value.Definitions;
         var minutes = rows
-            .GroupBy(r => (r.TenantId, r.Meter, r.GroupKey, Minute: MeterHour.MinuteOf(r.Time)))
+            .GroupBy(r => (r.TenantId, r.Meter, r.GroupKey, Minute: TimeBuckets.StartOfMinute(r.Time)))
             .Select(g => (Key: g.Key, Rows: g, Aggregation: AggregationOf(meters, g.Key.Meter)))
             .Select(g => new MeterUsageAggregated(g.Key.TenantId, g.Key.Meter, g.Key.GroupKey, g.Key.Minute,
                 g.Aggregation == MeterAggregation.Max ? g.Rows.Max(r => r.Value) : g.Rows.Sum(r => r.Value),
@@ -126,7 +126,7 @@ public sealed partial class MeterRollup(
     /// <summary>Appends the minutes to their streams and adds them to their hours, raising each tenant-month's revision.</summary>
     private static async Task StoreAsync(IDocumentSession session, List<MeterUsageAggregated> minutes, Dictionary<string, Meter> meters, CancellationToken cancellationToken)
     {
-        var hourIds = minutes.Select(m => MeterHour.IdFor(m.TenantId, m.Meter, m.GroupKey, MeterHour.HourOf(m.MinuteStart))).Distinct().ToList();
+        var hourIds = minutes.Select(m => MeterHour.IdFor(m.TenantId, m.Meter, m.GroupKey, TimeBuckets.StartOfHour(m.MinuteStart))).Distinct().ToList();
         var hours = (await session.LoadManyAsync<MeterHour>(cancellationToken, hourIds)).ToDictionary(h => h.Id);
         var revisionIds = minutes.Select(m => UsageRevision.IdFor(m.TenantId, BillingPeriod.Of(m.MinuteStart))).Distinct().ToList();
         var revisions = (await session.LoadManyAsync<UsageRevision>(cancellationToken, revisionIds)).ToDictionary(r => r.Id);

@@ -34,11 +34,11 @@ public sealed class RatableHour
     public decimal[] UnbilledGpuSeconds { get; set; } = new decimal[Minutes];
 
     public static string IdFor(MeteredWindow window) =>
-        $"{window.TenantId}|{window.Sku}|{window.Pricing}|{UsageHour.HourOf(window.WindowStart):yyyyMMddHH}";
+        $"{window.TenantId}|{window.Sku}|{window.Pricing}|{TimeBuckets.StartOfHour(window.WindowStart):yyyyMMddHH}";
 
     private static RatableHour For(MeteredWindow window)
     {
-        var hour = UsageHour.HourOf(window.WindowStart);
+        var hour = TimeBuckets.StartOfHour(window.WindowStart);
         return new RatableHour
         {
             Id = IdFor(window),

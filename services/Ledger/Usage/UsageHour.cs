@@ -1,5 +1,6 @@
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults;
 using Marten.Events.Projections;
 
 namespace Billing.Ledger.Usage;
@@ -23,9 +24,7 @@ public sealed class UsageHour
 
     public int Windows { get; set; }
 
-    public static DateTimeOffset HourOf(DateTimeOffset at) => new(at.UtcTicks - at.UtcTicks % TimeSpan.TicksPerHour, TimeSpan.Zero);
-
-    public static string IdFor(UsageRecorded usage) => $"{usage.TenantId}|{usage.LeaseId:N}|{HourOf(usage.WindowStart):yyyyMMddHH}";
+    public static string IdFor(UsageRecorded usage) => $"{usage.TenantId}|{usage.LeaseId:N}|{TimeBuckets.StartOfHour(usage.WindowStart):yyyyMMddHH}";
 }
 
 /// <summary>Rolls usage events of every lease stream up per tenant, lease and hour (async daemon).</summary>
@@ -42,7 +41,7 @@ public sealed class UsageHourProjection : MultiStreamProjection<UsageHour, strin
         hour.LeaseId = usage.LeaseId;
         hour.Sku = usage.Sku;
         hour.Pricing = usage.Pricing;
-        hour.HourStart = UsageHour.HourOf(usage.WindowStart);
+        hour.HourStart = TimeBuckets.StartOfHour(usage.WindowStart);
         hour.GpuSeconds += usage.GpuSeconds;
         hour.Windows++;
     }

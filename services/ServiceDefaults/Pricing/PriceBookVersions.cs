@@ -26,7 +26,7 @@ public sealed class PriceBookVersions(IDocumentStore store, IOptions<PriceBook> 
             }
 
             var now = time.GetUtcNow();
-            var nextMinute = new DateTimeOffset(now.UtcTicks - now.UtcTicks % TimeSpan.TicksPerMinute, TimeSpan.Zero).AddMinutes(1);
+            var nextMinute = TimeBuckets.StartOfMinute(now).AddMinutes(1);
             stream.AppendOne(new PriceBookChanged(book.Currency, book.MinorUnitDigits, book.Skus, latest is null ? DateTimeOffset.UnixEpoch : nextMinute, book.Meters));
             try
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using Billing.Ledger.Meters;
+using Billing.ServiceDefaults;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -14,7 +15,7 @@ public sealed class Rolling_up_token_usage(Platform platform) : IClassFixture<Pl
     {
         var ingest = await new MeterEvents(platform, api).IngestKeyAsync();
         var (tenantId, tenant) = await api.TenantAsync();
-        var hour = MeterHour.HourOf(api.Now);
+        var hour = TimeBuckets.StartOfHour(api.Now);
         var events = Enumerable.Range(0, 300)
             .Select(i => MeterEvents.Token(tenantId, $"u-{i}", hour.AddMinutes(-(i % 100) - 1), 1000 + i, model: i % 3 == 0 ? "big-chat" : "small-chat",
                 tokenType: i % 2 == 0 ? "input" : "output"))
@@ -47,7 +48,7 @@ public sealed class Rolling_up_token_usage(Platform platform) : IClassFixture<Pl
     public async Task A_meter_the_book_lacks_or_a_group_it_lacks_is_refused()
     {
         var (_, tenant) = await api.TenantAsync();
-        var range = $"from={PlatformClient.Rfc3339(MeterHour.HourOf(api.Now))}&to={PlatformClient.Rfc3339(MeterHour.HourOf(api.Now).AddHours(1))}";
+        var range = $"from={PlatformClient.Rfc3339(TimeBuckets.StartOfHour(api.Now))}&to={PlatformClient.Rfc3339(TimeBuckets.StartOfHour(api.Now).AddHours(1))}";
 
         Assert.Equal(HttpStatusCode.BadRequest, (await tenant.GetAsync($"/v1/usage?meter=no-such-meter&{range}")).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await tenant.GetAsync($"/v1/usage?meter=llm-tokens&groupBy=colour&{range}")).StatusCode);
