@@ -23,7 +23,7 @@ public sealed record NodeCheck(LeaseNode Part, decimal? Expected, decimal UsageA
 public sealed record TenantCheck(
     TenantCreated Tenant,
     IReadOnlyList<LeaseCheck> Leases,
-    UsageLedger.Reading Usage,
+    Polled<UsageReport> Usage,
     IReadOnlyList<Invoice> Invoices)
 {
     public decimal? Expected => Leases.All(l => l.Expected is not null) ? Leases.Sum(l => l.Expected!.Value) : null;

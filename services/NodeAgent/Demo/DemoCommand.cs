@@ -156,7 +156,7 @@ public static class DemoCommand
         ModelGateway gateway, IReadOnlyList<TenantCreated> modelTenants, CancellationToken ct)
     {
         var firstStart = leases.Min(l => l.Lease.StartedAt);
-        var readings = new List<(TenantCreated Tenant, UsageLedger.Reading Usage, List<LeaseCheck> Leases)>();
+        var readings = new List<(TenantCreated Tenant, Polled<UsageReport> Usage, List<LeaseCheck> Leases)>();
         foreach (var tenant in tenants)
         {
             var own = leases.Where(l => l.TenantKey == tenant.ApiKey).Select(l => (l.Lease, Expected: Expect(fleet, l.Lease))).ToList();
