@@ -57,9 +57,9 @@ done
 
 # Faults: "name|minute its usage was due (epoch)|start (epoch)|end (epoch)".
 faults=()
-# Sleeps until 10 s before the next minute boundary at least 15 s away; prints that boundary.
+# Sleeps until 10 s before the next minute boundary at least 10 s away; prints that boundary.
 before_next_minute() {
-  local now boundary; now=$(date +%s); boundary=$(((now + 15) / 60 * 60 + 60))
+  local now boundary; now=$(date +%s); boundary=$(((now + 69) / 60 * 60))
   sleep $((boundary - 10 - now)); echo "$boundary"
 }
 restart_later() { (sleep "$2"; bash infra/cluster.sh start "$1" >>"$log/restarts.log" 2>&1) & }
