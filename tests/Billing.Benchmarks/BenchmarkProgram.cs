@@ -26,6 +26,11 @@ public static class BenchmarkProgram
           ingest [--events 200000] [--clients 1] [--duplicates 10] [--tenants 10]
               token CloudEvents through POST /v1/events in posts of 1,000 (a share of them copies): events/s stored durably,
               p50/p99 of a post, then how long until the rollup and the usage API show the last event, and nothing counted twice
+          heartbeats [--nodes 2000] [--gpus 8] [--seconds 10] [--concurrency 128] [--paced-rate 5000] [--lease-hours 24] [--queries 200]
+              heartbeats/s over HTTP (Kestrel) with every node leased, beside the raw INSERT ceiling measured in the same run, where
+              the time went; a tenant's month of usage at hourly grain p50/p99, idle and under the paced rate; every 202 stored
+          lease-memory [--leases 100000] [--gpus 8] [--concurrency 64]
+              the process's working set and GC heap with that many active lease grains (each with an open window), per grain
         """;
 
     public static async Task<int> Main(string[] args)
@@ -37,6 +42,8 @@ public static class BenchmarkProgram
             ["metering"] = (MeteringBenchmark.OptionNames, MeteringBenchmark.RunAsync),
             ["month-close"] = (MonthCloseBenchmark.OptionNames, MonthCloseBenchmark.RunAsync),
             ["ingest"] = (IngestBenchmark.OptionNames, IngestBenchmark.RunAsync),
+            ["heartbeats"] = (HeartbeatBenchmark.OptionNames, HeartbeatBenchmark.RunAsync),
+            ["lease-memory"] = (LeaseGrainMemoryBenchmark.OptionNames, LeaseGrainMemoryBenchmark.RunAsync),
         };
         if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         {
