@@ -42,6 +42,8 @@ public sealed class PostHeartbeatValidator : AbstractValidator<PostHeartbeat>
 {
     public const double MaxMemoryMiB = 4 * 1024 * 1024;
 
+    private static readonly string UuidMessage = $"At most {InputRules.MaxIdLength} printable characters.";
+
     public PostHeartbeatValidator()
     {
         RuleFor(h => h.ObservedAt).NotNull().WithMessage("Required, an RFC 3339 time.").InYears();
@@ -73,8 +75,7 @@ public sealed class PostHeartbeatValidator : AbstractValidator<PostHeartbeat>
             }
 
             Check(context, i, "Healthy", gpu.Healthy is not null, "Required: true or false.");
-            Check(context, i, "Uuid", gpu.Uuid is null || (gpu.Uuid.Length <= InputRules.MaxIdLength && InputRules.IsSafeText(gpu.Uuid)),
-                $"At most {InputRules.MaxIdLength} printable characters.");
+            Check(context, i, "Uuid", gpu.Uuid is null || (gpu.Uuid.Length <= InputRules.MaxIdLength && InputRules.IsSafeText(gpu.Uuid)), UuidMessage);
             Within(context, i, "UtilizationPct", gpu.UtilizationPct, 0, 100);
             Within(context, i, "MemoryUsedMiB", gpu.MemoryUsedMiB, 0, MaxMemoryMiB);
             Within(context, i, "MemoryTotalMiB", gpu.MemoryTotalMiB, 0, MaxMemoryMiB);
@@ -92,8 +93,13 @@ public sealed class PostHeartbeatValidator : AbstractValidator<PostHeartbeat>
         }
     }
 
-    private static void Within(ValidationContext<PostHeartbeat> context, int gpu, string field, double? value, double min, double max) =>
-        Check(context, gpu, field, value is null || (double.IsFinite(value.Value) && value.Value >= min && value.Value <= max), $"A number from {min} to {max}.");
+    private static void Within(ValidationContext<PostHeartbeat> context, int gpu, string field, double? value, double min, double max)
+    {
+        if (value is { } v && !(double.IsFinite(v) && v >= min && v <= max))
+        {
+            context.AddFailure($"Gpus[{gpu}].{field}", $"A number from {min} to {max}.");
+        }
+    }
 
     private static void Check(ValidationContext<PostHeartbeat> context, int gpu, string field, bool valid, string message)
     {
