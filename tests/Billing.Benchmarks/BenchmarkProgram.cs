@@ -29,6 +29,11 @@ public static class BenchmarkProgram
           ledger [--records 50000] [--leases 2000] [--tenants 20] [--per-publish 4] [--raw 50000]
               usage records through the fleet outbox, RabbitMQ and the ledger: records/s stored, the hourly projection's delay,
               beside binary COPY and Marten quick append measured in the same run
+          heartbeats [--nodes 2000] [--gpus 8] [--seconds 10] [--concurrency 128] [--paced-rate 5000] [--lease-hours 24] [--queries 200]
+              heartbeats/s over HTTP (Kestrel) with every node leased, beside the raw INSERT ceiling measured in the same run, where
+              the time went; a tenant's month of usage at hourly grain p50/p99, idle and under the paced rate; every 202 stored
+          lease-memory [--leases 100000] [--gpus 8] [--concurrency 64]
+              the process's working set and GC heap with that many active lease grains (each with an open window), per grain
         """;
 
     public static async Task<int> Main(string[] args)
@@ -41,6 +46,8 @@ public static class BenchmarkProgram
             ["month-close"] = (MonthCloseBenchmark.OptionNames, MonthCloseBenchmark.RunAsync),
             ["ingest"] = (IngestBenchmark.OptionNames, IngestBenchmark.RunAsync),
             ["ledger"] = (LedgerBenchmark.OptionNames, LedgerBenchmark.RunAsync),
+            ["heartbeats"] = (HeartbeatBenchmark.OptionNames, HeartbeatBenchmark.RunAsync),
+            ["lease-memory"] = (LeaseGrainMemoryBenchmark.OptionNames, LeaseGrainMemoryBenchmark.RunAsync),
         };
         if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         {
