@@ -3,9 +3,9 @@ using Billing.Host;
 namespace Billing.IntegrationTests.Gateway;
 
 /// <summary>
-/// The compose deployment's one base URL: gateway.conf is generated from each module's declared routes, and
-/// every route a module's host maps (running alone) and every route of the README's API table reaches the
-/// module that serves it.
+/// The one base URL: gateway.conf (compose's nginx) and the YARP gateway's routes (services/Gateway) are generated
+/// from each module's declared routes, and every route a module's host maps (running alone) and every route of the
+/// README's API table reaches the module that serves it.
 /// </summary>
 public sealed class Routing_through_the_gateway(ModuleHosts hosts) : IClassFixture<ModuleHosts>
 {
@@ -13,6 +13,10 @@ public sealed class Routing_through_the_gateway(ModuleHosts hosts) : IClassFixtu
     private const string JobRun = "/v1/ops/jobs/{}/run";
 
     private readonly GatewayConf gateway = GatewayConf.Read();
+
+    [Fact]
+    public void The_yarp_gateway_fronts_every_module_the_host_runs() =>
+        Assert.Equal(BillingModules.Select(null).Select(m => m.Name), Billing.Gateway.GatewayApp.Modules.Select(m => m.Name));
 
     [Fact]
     public void Gateway_conf_is_generated_from_the_modules_routes()
@@ -38,6 +42,26 @@ public sealed class Routing_through_the_gateway(ModuleHosts hosts) : IClassFixtu
             .Select(r => $"{r.route} ({r.path}) goes to {gateway.Route(r.path)}, not {r.expected}").ToList();
 
         Assert.All(hosts.Surfaces, s => Assert.NotEmpty(s.Routes));
+        Assert.Empty(misrouted);
+    }
+
+    [Fact]
+    public async Task Every_route_a_module_maps_reaches_that_module_through_the_yarp_gateway()
+    {
+        await using var yarp = await YarpGateway.StartAsync(instancesPerModule: 1);
+        var misrouted = new List<string>();
+        foreach (var surface in hosts.Surfaces)
+        {
+            foreach (var (route, path) in surface.Routes.Where(r => !r.IsHostLevel).SelectMany(r => SamplesOf(r, surface.JobIds).Select(p => (r, p))))
+            {
+                var (_, instance) = await yarp.SendAsync(new HttpMethod(route.Method), path);
+                if (instance != $"{surface.Module}-1")
+                {
+                    misrouted.Add($"{route} ({path}) went to {instance ?? "the gateway itself"}, not {surface.Module}");
+                }
+            }
+        }
+
         Assert.Empty(misrouted);
     }
 
