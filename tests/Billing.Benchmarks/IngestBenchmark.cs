@@ -50,10 +50,11 @@ public static class IngestBenchmark
         // The machine is shared and its speed moves: the ceiling is measured in this run, on the same rows, half before and half after.
         var ceilingBatches = Math.Min(batches, 50) / 2 + 1;
         var copyBefore = await CopyCeilingAsync(host.Schema, ceilingBatches, tenants, now, stop);
-        Console.WriteLine($"load average:        {LoadAverage()}");
+        Console.WriteLine($"load average:        {MachineCounters.LoadAverage()}");
 
         var latencies = new long[batches];
         var (accepted, duplicates, rejected, next) = (0L, 0L, 0L, -1);
+        var counters = MachineCounters.Read();
         var began = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         {
@@ -70,6 +71,7 @@ public static class IngestBenchmark
             }
         }, stop)));
         var ingested = Stopwatch.GetElapsedTime(began);
+        var cost = MachineCounters.Read().Since(counters, batches * Batch, "event");
         var rate = batches * Batch / ingested.TotalSeconds;
         var copyCeiling = (copyBefore + await CopyCeilingAsync(host.Schema, ceilingBatches, tenants, now, stop)) / 2;
         Console.WriteLine($"COPY ceiling:        {copyCeiling:0} rows/s (binary COPY of the same rows into a table without indexes, {Batch} a transaction, " +
@@ -78,6 +80,7 @@ public static class IngestBenchmark
         Console.WriteLine($"ingest rate:         {rate:0} events/s posted and answered durably ({accepted / ingested.TotalSeconds:0} new events/s stored); " +
             $"{rate / copyCeiling:0.00} x the COPY ceiling");
         Console.WriteLine($"post latency:        {Latency.Summary(latencies)} (a post of {Batch})");
+        Console.WriteLine($"while posting:       {cost}");
 
         var (rolledAt, unrolled) = await WaitForRollupAsync(host, began, stop);
         Console.WriteLine(unrolled == 0
@@ -95,7 +98,7 @@ public static class IngestBenchmark
         var (events, tokens) = (hours.Sum(h => h.Events), hours.Sum(h => h.Quantity));
         var exact = accepted == uniqueEvents && duplicates == batches * Batch - uniqueEvents && rejected == 0 && events == uniqueEvents && tokens == uniqueTokens;
         Console.WriteLine($"counted:             {events} events, {tokens} tokens in the hourly aggregates -> {(exact ? "OK, zero double-counted, zero lost" : "MISMATCH")}");
-        Console.WriteLine($"load average:        {LoadAverage()}");
+        Console.WriteLine($"load average:        {MachineCounters.LoadAverage()}");
         host.Log.Print();
         return exact && unrolled == 0 && usageAt is not null;
     }
@@ -194,10 +197,6 @@ public static class IngestBenchmark
         await drop.ExecuteNonQueryAsync(stop);
         return rate;
     }
-
-    /// <summary>The 1, 5 and 15 minute load averages: the machine is shared, and the figures move with them.</summary>
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static async Task<(TimeSpan At, long Unrolled)> WaitForRollupAsync(BenchHost host, long began, CancellationToken stop)
     {

@@ -89,8 +89,12 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
                 end if;
             end $$;
             insert into {RolledTable} (seq) values (0) on conflict do nothing;
-            create index if not exists meter_events_tenant_time on {Table} (tenant_id, event_time);
-            create index if not exists meter_events_ingested on {Table} (ingested_at);
+            -- Reconciliation reads a month by event time, pruning by ingest time: both follow the order rows
+            -- arrive in closely enough for block-range indexes, which cost an insert next to nothing (a b-tree a fifth of it).
+            drop index if exists {schema}.meter_events_tenant_time;
+            drop index if exists {schema}.meter_events_ingested;
+            create index if not exists meter_events_time on {Table} using brin (event_time);
+            create index if not exists meter_events_ingested_at on {Table} using brin (ingested_at);
             create table if not exists {PrunedTableOf(schema)} (
                 tenant_id text not null,
                 meter text not null,
