@@ -34,6 +34,8 @@ public sealed class LedgerModule : IBillingModule
         builder.Services.AddSingleton<ReplayRunner>();
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
+        builder.Services.AddSingleton<ProjectionLag>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLag>());
         builder.Services.ConfigureMarten(options =>
         {
             options.Events.AddEventType<UsageRecorded>();

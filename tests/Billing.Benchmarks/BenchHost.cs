@@ -62,12 +62,13 @@ public sealed class BenchHost : IAsyncDisposable
     /// <summary>The host's services, e.g. to resolve a job and run it directly.</summary>
     public IServiceProvider Services => factory!.Services;
 
-    public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart)
+    /// <summary>Starts the host; <paramref name="overKestrel"/> serves it on a loopback port (real sockets) instead of in memory.</summary>
+    public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart, bool overKestrel = false)
     {
         var host = new BenchHost(clockStart);
         try
         {
-            await host.InitializeAsync();
+            await host.InitializeAsync(overKestrel);
             return host;
         }
         catch
@@ -158,7 +159,10 @@ public sealed class BenchHost : IAsyncDisposable
         await drop.ExecuteNonQueryAsync();
     }
 
-    private async Task InitializeAsync()
+    /// <summary>Where the API answers: Kestrel's loopback address, or the in-memory server's.</summary>
+    public Uri BaseAddress { get; private set; } = new("http://localhost");
+
+    private async Task InitializeAsync(bool overKestrel)
     {
         rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
         (await rabbit.PutAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative), null)).EnsureSuccessStatusCode();
@@ -185,7 +189,16 @@ public sealed class BenchHost : IAsyncDisposable
                 services.AddSingleton<ILoggerProvider>(Log);
             });
         });
+        if (overKestrel)
+        {
+            var port = FreePort();
+            factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
+            factory.StartServer();
+            factory.ClientOptions.BaseAddress = new Uri($"http://127.0.0.1:{port}/");
+        }
+
         using var client = factory.CreateClient();
+        BaseAddress = client.BaseAddress!;
         (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
     }
 

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 namespace Billing.Benchmarks;
 
 /// <summary>
-/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|gang|metering|month-close|ingest [--option value ...]</c>.
+/// <c>dotnet run -c Release --project tests/Billing.Benchmarks -- placement|gang|metering|month-close|ingest|ledger [--option value ...]</c>.
 /// Prints figures; it has no pass/fail beyond the exit code of a failed check (1) or bad usage (2).
 /// </summary>
 public static class BenchmarkProgram
@@ -26,6 +26,14 @@ public static class BenchmarkProgram
           ingest [--events 200000] [--clients 1] [--duplicates 10] [--tenants 10]
               token CloudEvents through POST /v1/events in posts of 1,000 (a share of them copies): events/s stored durably,
               p50/p99 of a post, then how long until the rollup and the usage API show the last event, and nothing counted twice
+          ledger [--records 50000] [--leases 2000] [--tenants 20] [--per-publish 4] [--raw 50000]
+              usage records through the fleet outbox, RabbitMQ and the ledger: records/s stored, the hourly projection's delay,
+              beside binary COPY and Marten quick append measured in the same run
+          heartbeats [--nodes 2000] [--gpus 8] [--seconds 10] [--concurrency 128] [--paced-rate 5000] [--lease-hours 24] [--queries 200]
+              heartbeats/s over HTTP (Kestrel) with every node leased, beside the raw INSERT ceiling measured in the same run, where
+              the time went; a tenant's month of usage at hourly grain p50/p99, idle and under the paced rate; every 202 stored
+          lease-memory [--leases 100000] [--gpus 8] [--concurrency 64]
+              the process's working set and GC heap with that many active lease grains (each with an open window), per grain
         """;
 
     public static async Task<int> Main(string[] args)
@@ -37,6 +45,9 @@ public static class BenchmarkProgram
             ["metering"] = (MeteringBenchmark.OptionNames, MeteringBenchmark.RunAsync),
             ["month-close"] = (MonthCloseBenchmark.OptionNames, MonthCloseBenchmark.RunAsync),
             ["ingest"] = (IngestBenchmark.OptionNames, IngestBenchmark.RunAsync),
+            ["ledger"] = (LedgerBenchmark.OptionNames, LedgerBenchmark.RunAsync),
+            ["heartbeats"] = (HeartbeatBenchmark.OptionNames, HeartbeatBenchmark.RunAsync),
+            ["lease-memory"] = (LeaseGrainMemoryBenchmark.OptionNames, LeaseGrainMemoryBenchmark.RunAsync),
         };
         if (args.Length == 0 || !benchmarks.TryGetValue(args[0], out var benchmark))
         {

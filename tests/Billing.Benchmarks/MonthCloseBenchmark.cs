@@ -13,6 +13,7 @@ using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Jobs;
 using Billing.ServiceDefaults.Pricing;
 using Marten;
+using Marten.Services;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Weasel.Core;
@@ -222,12 +223,14 @@ public static class MonthCloseBenchmark
     private static async Task<bool> LateUsageRunAsync(BenchHost host, IBillingJob job, string period, int lateTenants, CancellationToken stop)
     {
         var (_, end) = BillingPeriod.Bounds(period);
-        await using (var session = host.Store.LightweightSession())
+        await using (var connection = await host.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(stop))
+        await using (var transaction = await connection.BeginTransactionAsync(stop))
+        await using (var session = host.Store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: true)))
         {
             var windows = Enumerable.Range(1, lateTenants)
                 .Select(i => new MeteredWindow(Guid.NewGuid(), Guid.NewGuid(), $"bench-tenant-{i:D6}", "H100-SXM-80GB", PricingModel.OnDemand, end.AddMinutes(-1), 36m))
                 .ToList();
-            await UsageRollups.StoreAsync(session, windows, stop);
+            await UsageRollups.StoreAsync(session, connection, windows, stop);
             await session.SaveChangesAsync(stop);
         }
 

@@ -3,8 +3,10 @@ using Billing.Contracts.Fleet;
 using Billing.Ledger.Leases;
 using Billing.Ledger.Usage;
 using Marten;
+using Marten.Services;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Billing.IntegrationTests;
 
@@ -59,7 +61,8 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
             .Select(i => new MeteredWindow(Guid.NewGuid(), Guid.NewGuid(), tenantId, "H100-SXM-80GB", PricingModel.OnDemand, Window.AddMinutes(i % 3), 10m + i))
             .ToList();
 
-        var conflicts = await Task.WhenAll(windows.Select(w => Task.Run(() => StoreRetryingAsync(store, w))));
+        var dataSource = platform.Services.GetRequiredService<NpgsqlDataSource>();
+        var conflicts = await Task.WhenAll(windows.Select(w => Task.Run(() => StoreRetryingAsync(store, dataSource, w))));
 
         await using var session = store.QuerySession();
         var hours = await session.Query<RatableHour>().Where(h => h.TenantId == tenantId).ToListAsync();
@@ -72,12 +75,14 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
     }
 
     /// <summary>What a ledger's transaction does with one window, retried on a lost race as the consumer's retry policy does; returns the races lost.</summary>
-    private static async Task<int> StoreRetryingAsync(IDocumentStore store, MeteredWindow window)
+    private static async Task<int> StoreRetryingAsync(IDocumentStore store, NpgsqlDataSource dataSource, MeteredWindow window)
     {
         for (var lost = 0; ; lost++)
         {
-            await using var session = store.LightweightSession();
-            await UsageRollups.StoreAsync(session, [window], CancellationToken.None);
+            await using var connection = await dataSource.OpenConnectionAsync();
+            await using var transaction = await connection.BeginTransactionAsync();
+            await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: true));
+            await UsageRollups.StoreAsync(session, connection, [window], CancellationToken.None);
             try
             {
                 await session.SaveChangesAsync();

@@ -33,34 +33,80 @@ public sealed record GpuTelemetry(
         [.. gpus.Select(g => g.TemperatureC)], [.. gpus.Select(g => g.PowerW)], [.. gpus.Select(g => g.EccUncorrected)], [.. gpus.Select(g => g.Xid)]);
 }
 
-/// <summary>What a heartbeat may carry: GPUs named once each by index, telemetry within physical ranges.</summary>
+/// <summary>
+/// What a heartbeat may carry: GPUs named once each by index, telemetry within physical ranges. The
+/// GPUs are checked in one pass that allocates only for a failure: per-GPU child rules cost more CPU
+/// than the rest of a heartbeat's path in the API (every node posts one every few seconds).
+/// </summary>
 public sealed class PostHeartbeatValidator : AbstractValidator<PostHeartbeat>
 {
     public const double MaxMemoryMiB = 4 * 1024 * 1024;
 
+    private static readonly string UuidMessage = $"At most {InputRules.MaxIdLength} printable characters.";
+
     public PostHeartbeatValidator()
     {
         RuleFor(h => h.ObservedAt).NotNull().WithMessage("Required, an RFC 3339 time.").InYears();
-        RuleFor(h => h.Gpus).NotEmpty().WithMessage("At least one GPU.")
+        RuleFor(h => h.Gpus).Cascade(CascadeMode.Stop).NotEmpty().WithMessage("At least one GPU.")
             .Must(g => g!.Count <= NodeEndpoints.MaxGpus).WithMessage($"At most {NodeEndpoints.MaxGpus} GPUs.")
-            .Must(g => g!.Where(x => x is not null).Select(x => x!.Index).Distinct().Count() == g!.Count(x => x is not null))
-            .WithMessage("Each GPU index at most once.");
-        RuleForEach(h => h.Gpus).NotNull().WithMessage("A GPU, not null.").ChildRules(gpu =>
+            .Custom(CheckGpus);
+    }
+
+    private static void CheckGpus(IReadOnlyList<GpuTelemetry?>? gpus, ValidationContext<PostHeartbeat> context)
+    {
+        var seen = 0UL;
+        var repeated = false;
+        for (var i = 0; i < (gpus?.Count ?? 0); i++)
         {
-            gpu.RuleFor(g => g!.Index).NotNull().InclusiveBetween(0, NodeEndpoints.MaxGpus - 1);
-            gpu.RuleFor(g => g!.Healthy).NotNull().WithMessage("Required: true or false.");
-            gpu.RuleFor(g => g!.Uuid).Must(u => u is null || (u.Length <= InputRules.MaxIdLength && InputRules.IsSafeText(u)))
-                .WithMessage($"At most {InputRules.MaxIdLength} printable characters.");
-            gpu.RuleFor(g => g!.UtilizationPct).Within(0, 100);
-            gpu.RuleFor(g => g!.MemoryUsedMiB).Within(0, MaxMemoryMiB);
-            gpu.RuleFor(g => g!.MemoryTotalMiB).Within(0, MaxMemoryMiB);
-            gpu.RuleFor(g => g!.MemoryUsedMiB).Must((g, used) => used is null || g!.MemoryTotalMiB is null || used <= g.MemoryTotalMiB)
-                .WithMessage("At most memoryTotalMiB.");
-            gpu.RuleFor(g => g!.TemperatureC).Within(-40, 150);
-            gpu.RuleFor(g => g!.PowerW).Within(0, 5000);
-            gpu.RuleFor(g => g!.EccUncorrected).GreaterThanOrEqualTo(0);
-            gpu.RuleFor(g => g!.Xid).GreaterThanOrEqualTo(0);
-        });
+            if (gpus![i] is not { } gpu)
+            {
+                context.AddFailure($"Gpus[{i}]", "A GPU, not null.");
+                continue;
+            }
+
+            if (gpu.Index is not { } index || index is < 0 or >= NodeEndpoints.MaxGpus)
+            {
+                context.AddFailure($"Gpus[{i}].Index", $"Required, from 0 to {NodeEndpoints.MaxGpus - 1}.");
+            }
+            else
+            {
+                repeated |= (seen & (1UL << index)) != 0;
+                seen |= 1UL << index;
+            }
+
+            Check(context, i, "Healthy", gpu.Healthy is not null, "Required: true or false.");
+            Check(context, i, "Uuid", gpu.Uuid is null || (gpu.Uuid.Length <= InputRules.MaxIdLength && InputRules.IsSafeText(gpu.Uuid)), UuidMessage);
+            Within(context, i, "UtilizationPct", gpu.UtilizationPct, 0, 100);
+            Within(context, i, "MemoryUsedMiB", gpu.MemoryUsedMiB, 0, MaxMemoryMiB);
+            Within(context, i, "MemoryTotalMiB", gpu.MemoryTotalMiB, 0, MaxMemoryMiB);
+            Check(context, i, "MemoryUsedMiB", gpu.MemoryUsedMiB is null || gpu.MemoryTotalMiB is null || gpu.MemoryUsedMiB <= gpu.MemoryTotalMiB,
+                "At most memoryTotalMiB.");
+            Within(context, i, "TemperatureC", gpu.TemperatureC, -40, 150);
+            Within(context, i, "PowerW", gpu.PowerW, 0, 5000);
+            Check(context, i, "EccUncorrected", gpu.EccUncorrected is null or >= 0, "At least 0.");
+            Check(context, i, "Xid", gpu.Xid is null or >= 0, "At least 0.");
+        }
+
+        if (repeated)
+        {
+            context.AddFailure("Gpus", "Each GPU index at most once.");
+        }
+    }
+
+    private static void Within(ValidationContext<PostHeartbeat> context, int gpu, string field, double? value, double min, double max)
+    {
+        if (value is { } v && !(double.IsFinite(v) && v >= min && v <= max))
+        {
+            context.AddFailure($"Gpus[{gpu}].{field}", $"A number from {min} to {max}.");
+        }
+    }
+
+    private static void Check(ValidationContext<PostHeartbeat> context, int gpu, string field, bool valid, string message)
+    {
+        if (!valid)
+        {
+            context.AddFailure($"Gpus[{gpu}].{field}", message);
+        }
     }
 }
 

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using Billing.ServiceDefaults.Validation;
 using CloudNative.CloudEvents;
@@ -27,7 +29,7 @@ public static class EventJudge
             return new Judged(index, null, problem);
         }
 
-        var (slug, meter) = meters.FirstOrDefault(m => m.Value.EventType == cloudEvent.Type);
+        var (slug, meter) = MeterFor(meters, cloudEvent.Type);
         if (meter is null)
         {
             return new Judged(index, null, $"No meter counts events of type '{InputRules.Printable(cloudEvent.Type)}'.");
@@ -49,7 +51,8 @@ public static class EventJudge
             }
         }
 
-        var groups = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var groups = new KeyValuePair<string, string>[meter.GroupBy.Count];
+        var g = 0;
         foreach (var (name, path) in meter.GroupBy)
         {
             var found = data is { } d ? JsonPaths.Find(d, path) : null;
@@ -64,11 +67,24 @@ public static class EventJudge
                 return new Judged(index, null, $"The group value at '{path}' must be printable text of at most {InputRules.MaxNameLength} characters.");
             }
 
-            groups[name] = text;
+            groups[g++] = new(name, text);
         }
 
         var at = cloudEvent.Time ?? now;
         return new Judged(index, new MeteredEvent(cloudEvent.Source!.OriginalString, cloudEvent.Id!, cloudEvent.Subject!, slug, GroupKeys.Of(groups), value, at), null);
+    }
+
+    private static (string Slug, Meter? Meter) MeterFor(IReadOnlyDictionary<string, Meter> meters, string? type)
+    {
+        foreach (var (slug, meter) in meters)
+        {
+            if (meter.EventType == type)
+            {
+                return (slug, meter);
+            }
+        }
+
+        return ("", null);
     }
 
     private static string? Problem(CloudEvent cloudEvent, string? callerTenant, IReadOnlySet<string> tenants, MeterOptions options, DateTimeOffset now)
@@ -105,8 +121,24 @@ public static class EventJudge
 /// <summary>A group's values as one key: a JSON object with the names in ordinal order, the same text for the same values.</summary>
 public static class GroupKeys
 {
-    public static string Of(IReadOnlyDictionary<string, string> groups) =>
-        JsonSerializer.Serialize(new SortedDictionary<string, string>(groups.ToDictionary(), StringComparer.Ordinal));
+    public static string Of(IEnumerable<KeyValuePair<string, string>> groups)
+    {
+        var sorted = groups.ToArray();
+        Array.Sort(sorted, (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var buffer = new ArrayBufferWriter<byte>(64);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            foreach (var (name, value) in sorted)
+            {
+                json.WriteString(name, value);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
 
     public static IReadOnlyDictionary<string, string> Parse(string key) => JsonSerializer.Deserialize<Dictionary<string, string>>(key)!;
 }

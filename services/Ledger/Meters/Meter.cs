@@ -94,9 +94,10 @@ public static partial class JsonPaths
     public static JsonElement? Find(JsonElement root, string path)
     {
         var at = root;
-        foreach (var name in path.Split('.').Skip(1))
+        var steps = path.AsSpan(2);
+        foreach (var step in steps.Split('.'))
         {
-            if (at.ValueKind != JsonValueKind.Object || !at.TryGetProperty(name, out at))
+            if (at.ValueKind != JsonValueKind.Object || !at.TryGetProperty(steps[step], out at))
             {
                 return null;
             }

@@ -15,6 +15,8 @@ public sealed record MeteredEvent(string Source, string Id, string TenantId, str
 /// <see cref="MaxRows"/> events. The unique key on (source, id) decides which copy of an event counts,
 /// across requests, restarts and racing hosts: the insert skips a key already stored, and the rows
 /// it returns are the events accepted. An append completes only once its rows are committed.
+/// Rows are never updated: the rollup keeps how far it has rolled as one sequence number
+/// (<c>meter_events_rolled</c>), and <see cref="CommittedHorizonAsync"/> tells it up to where every row is committed.
 /// </summary>
 public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string schema, ILogger<MeterEventLog> logger) : BackgroundService
 {
@@ -29,6 +31,18 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
     public string Table => TableOf(schema);
 
     public static string TableOf(string schema) => $"{schema}.meter_events";
+
+    /// <summary>One row: the sequence number up to which the log is rolled up (every row at or below it, none above).</summary>
+    public string RolledTable => $"{schema}.meter_events_rolled";
+
+    /// <summary>
+    /// Inserts hold this advisory lock shared, the rollup's horizon exclusively: sequence numbers are
+    /// drawn before commit and commit out of order, so a row below the highest one visible may still be
+    /// in flight; once no insert holds the lock, none is.
+    /// </summary>
+    private string InsertLock => $"{LockClass}, '{Table}'::regclass::oid::int";
+
+    private const int LockClass = 0x6d657465;
 
     /// <summary>What pruning took out of the log, per tenant, meter and month: reconciliation still counts it.</summary>
     public static string PrunedTableOf(string schema) => $"{schema}.meter_events_pruned";
@@ -61,9 +75,20 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
                 value numeric not null,
                 event_time timestamptz not null,
                 ingested_at timestamptz not null default now(),
-                rolled boolean not null default false,
                 unique (source, event_id));
-            create index if not exists meter_events_unrolled on {Table} (seq) where not rolled;
+            create table if not exists {RolledTable} (one boolean primary key default true check (one), seq bigint not null);
+            do $$
+            begin
+                -- A log from before the rolled sequence marked each row rolled: taken over once every row is.
+                if exists (select from information_schema.columns where table_schema = '{schema}' and table_name = 'meter_events' and column_name = 'rolled') then
+                    if exists (select from {Table} where not rolled) then
+                        raise exception 'Roll up {Table} with the previous version before upgrading.';
+                    end if;
+                    insert into {RolledTable} (seq) select coalesce(max(seq), 0) from {Table} on conflict do nothing;
+                    alter table {Table} drop column rolled;
+                end if;
+            end $$;
+            insert into {RolledTable} (seq) values (0) on conflict do nothing;
             create index if not exists meter_events_tenant_time on {Table} (tenant_id, event_time);
             create index if not exists meter_events_ingested on {Table} (ingested_at);
             create table if not exists {PrunedTableOf(schema)} (
@@ -114,6 +139,23 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
         }
     }
 
+    /// <summary>The highest sequence number below which no row is still being inserted (inserts wait the moment it is read).</summary>
+    public async Task<long> CommittedHorizonAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand($"select pg_advisory_xact_lock({InsertLock})"),
+                new NpgsqlBatchCommand($"select coalesce(max(seq), 0) from {Table}"),
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return reader.GetInt64(0);
+    }
+
     /// <summary>
     /// Deletes the rolled-up rows ingested and timed before <paramref name="before"/> (the dedup window's
     /// start: a copy of one of them is refused as too old), adding what they counted to the pruned
@@ -124,7 +166,7 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
         await using var command = dataSource.CreateCommand(
             $"""
             with gone as (
-                delete from {Table} where rolled and ingested_at < $1 and event_time < $1
+                delete from {Table} where seq <= (select seq from {RolledTable}) and ingested_at < $1 and event_time < $1
                 returning tenant_id, meter, to_char(event_time at time zone 'UTC', 'YYYY-MM') as period, value),
             kept as (
                 insert into {PrunedTableOf(schema)} as p (tenant_id, meter, period, events, quantity, peak)
@@ -159,13 +201,17 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
         // In one order everywhere: two hosts inserting the same keys then wait for each other instead of deadlocking.
         var events = group.SelectMany(p => p.Events).DistinctBy(e => (e.Source, e.Id))
             .OrderBy(e => e.Source, StringComparer.Ordinal).ThenBy(e => e.Id, StringComparer.Ordinal).ToList();
-        await using var command = dataSource.CreateCommand(
+        // One implicit transaction: the lock is held until the rows are committed.
+        await using var batch = dataSource.CreateBatch();
+        batch.BatchCommands.Add(new NpgsqlBatchCommand($"select pg_advisory_xact_lock_shared({InsertLock})"));
+        var command = new NpgsqlBatchCommand(
             $"""
             insert into {Table} (source, event_id, tenant_id, meter, group_key, value, event_time)
             select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::timestamptz[])
             on conflict (source, event_id) do nothing
             returning source, event_id
             """);
+        batch.BatchCommands.Add(command);
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Source).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Id).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.TenantId).ToArray() });
@@ -174,7 +220,8 @@ public sealed partial class MeterEventLog(NpgsqlDataSource dataSource, string sc
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Value).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(e => e.Time.UtcDateTime).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.TimestampTz });
         var stored = new HashSet<(string, string)>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
             stored.Add((reader.GetString(0), reader.GetString(1)));

@@ -12,16 +12,20 @@ namespace Billing.Ledger.Meters;
 
 /// <summary>
 /// Rolls the ingest log into per-minute aggregates (events in the tenant's meter stream of the month)
-/// and hourly <see cref="MeterHour"/>s, exactly once: the rows it takes are locked, rolled up and
-/// marked rolled in one transaction with the stream appends and documents. Racing rollups take
-/// disjoint rows (SKIP LOCKED); a lost race on an hour or revision rolls the whole step back and its
-/// rows are taken again. Each touched tenant-month's <see cref="UsageRevision"/> rises, so invoicing
-/// re-rates it, late events of a closed month included (as adjustments).
+/// and hourly <see cref="MeterHour"/>s, exactly once: a step takes the rows after the rolled sequence
+/// number up to the log's committed horizon, and moves that number past them in one transaction with
+/// the stream appends and documents. Racing rollups queue on the rolled sequence's row lock; a lost race
+/// on an hour or revision rolls the whole step back and its rows are taken again. Each touched
+/// tenant-month's <see cref="UsageRevision"/> rises, so invoicing re-rates it, late events of a closed
+/// month included (as adjustments).
 /// </summary>
 public sealed partial class MeterRollup(
     MeterEventLog log, NpgsqlDataSource dataSource, IDocumentStore store, IOptions<MeterOptions> options, ILogger<MeterRollup> logger) : BackgroundService
 {
     private const int RowsPerStep = 20_000;
+
+    /// <summary>How long a woken rollup lets commits gather: fewer, larger steps write fewer minute events and documents per event.</summary>
+    private static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(250);
 
     private readonly SemaphoreSlim wake = new(0);
 
@@ -63,6 +67,7 @@ public sealed partial class MeterRollup(
             }
 
             await wake.WaitAsync(TimeSpan.FromSeconds(1), stoppingToken);
+            await Task.Delay(Gather, stoppingToken);
         }
     }
 
@@ -93,8 +98,9 @@ public sealed partial class MeterRollup(
     private async Task<int> StepAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var horizon = await log.CommittedHorizonAsync(connection, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-        var rows = await TakeAsync(connection, transaction, cancellationToken);
+        var rows = await TakeAsync(connection, transaction, horizon, cancellationToken);
         if (rows.Count == 0)
         {
             return 0;
@@ -112,9 +118,9 @@ public sealed partial class MeterRollup(
 
         await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: false));
         await StoreAsync(session, minutes, meters, cancellationToken);
-        await using (var mark = new NpgsqlCommand($"update {log.Table} set rolled = true where seq = any($1)", connection, transaction))
+        await using (var mark = new NpgsqlCommand($"update {log.RolledTable} set seq = $1", connection, transaction))
         {
-            mark.Parameters.Add(new NpgsqlParameter { Value = rows.Select(r => r.Sequence).ToArray() });
+            mark.Parameters.Add(new NpgsqlParameter { Value = rows[^1].Sequence });
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }
 
@@ -177,13 +183,20 @@ public sealed partial class MeterRollup(
     private static MeterAggregation AggregationOf(Dictionary<string, Meter> meters, string meter) =>
         meters.TryGetValue(meter, out var definition) ? definition.Aggregation : MeterAggregation.Sum;
 
-    private async Task<List<Row>> TakeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>The rows after the rolled sequence number up to <paramref name="horizon"/>; its row stays locked until the step commits.</summary>
+    private async Task<List<Row>> TakeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long horizon, CancellationToken cancellationToken)
     {
+        long rolled;
+        await using (var lockRolled = new NpgsqlCommand($"select seq from {log.RolledTable} for update", connection, transaction))
+        {
+            rolled = (long)(await lockRolled.ExecuteScalarAsync(cancellationToken))!;
+        }
+
         await using var command = new NpgsqlCommand(
-            $"""
-            select seq, tenant_id, meter, group_key, value, event_time from {log.Table}
-            where not rolled order by seq limit {RowsPerStep} for update skip locked
-            """, connection, transaction);
+            $"select seq, tenant_id, meter, group_key, value, event_time from {log.Table} where seq > $1 and seq <= $2 order by seq limit {RowsPerStep}",
+            connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter { Value = rolled });
+        command.Parameters.Add(new NpgsqlParameter { Value = horizon });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var rows = new List<Row>();
         while (await reader.ReadAsync(cancellationToken))

@@ -3,31 +3,35 @@ using System.Diagnostics;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Telemetry;
 using Marten;
+using Marten.Services;
 using MassTransit;
+using Npgsql;
 
 namespace Billing.Ledger.Usage;
 
 /// <summary>
 /// Appends each new usage window to its lease's stream, many messages per transaction (MassTransit
 /// batch), and adds it to the hours rating reads. Windows already stored (a redelivery, a replay after
-/// a fleet crash) are skipped; two deliveries racing each other collide on the window's unique id, and
-/// the retry then finds it stored.
-/// Each attempt opens its own session: a retry must not carry the failed attempt's pending appends.
+/// a fleet crash) are skipped by the window's unique id as it is inserted (<see cref="UsageRollups.StoreAsync"/>),
+/// so only the new ones reach the streams.
+/// Each attempt opens its own transaction and session: a retry must not carry the failed attempt's
+/// pending appends. The transaction is the consumer's own (Marten enlists in it and commits it), as the
+/// windows' insert runs on its connection before Marten's unit of work.
 /// The transaction's span is linked to every message's trace: MassTransit runs a batch under one
 /// message's activity only, so without the links the other heartbeats' traces would not reach it.
 /// </summary>
-public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metrics) : IConsumer<Batch<UsageRecordedBatch>>
+public sealed class UsageBatchConsumer(IDocumentStore store, NpgsqlDataSource dataSource, LedgerMetrics metrics) : IConsumer<Batch<UsageRecordedBatch>>
 {
     public async Task Consume(ConsumeContext<Batch<UsageRecordedBatch>> context)
     {
         // SentTime is the fleet's wall clock when it published; a message without one counts from now.
         using var storing = metrics.Storing(context.Message.Select(m => m.SentTime is { } sent ? new DateTimeOffset(sent, TimeSpan.Zero) : DateTimeOffset.UtcNow).Min());
         using var span = BatchActivity.Start(LedgerMetrics.Tracing, "ledger store usage", ActivityKind.Internal, context.Message.Select(m => m.SenderTrace()), context.Message.Length, underCurrent: true);
-        await using var session = store.LightweightSession();
+        await using var connection = await dataSource.OpenConnectionAsync(context.CancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(context.CancellationToken);
+        await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: true));
         var records = context.Message.SelectMany(m => m.Message.Records).DistinctBy(r => r.UsageId).ToList();
-        var ids = records.Select(r => r.UsageId).ToArray();
-        var stored = (await session.Query<MeteredWindow>().Where(w => w.Id.IsOneOf(ids)).Select(w => w.Id).ToListAsync(context.CancellationToken)).ToHashSet();
-        var fresh = records.Where(r => !stored.Contains(r.UsageId)).ToList();
+        var fresh = (await UsageRollups.StoreAsync(session, connection, records.Select(MeteredWindow.From).ToList(), context.CancellationToken)).Select(w => w.Id).ToHashSet();
         if (fresh.Count == 0)
         {
             metrics.Stored(0, records.Count);
@@ -35,13 +39,10 @@ public sealed class UsageBatchConsumer(IDocumentStore store, LedgerMetrics metri
         }
 
         // A fixed order: two transactions touching the same streams lock them in the same order.
-        foreach (var lease in fresh.GroupBy(r => r.LeaseId).OrderBy(g => g.Key))
+        foreach (var lease in records.Where(r => fresh.Contains(r.UsageId)).GroupBy(r => r.LeaseId).OrderBy(g => g.Key))
         {
             session.Events.Append(lease.Key, lease.OrderBy(r => r.WindowStart).Cast<object>().ToArray());
         }
-
-        var windows = fresh.Select(MeteredWindow.From).ToList();
-        await UsageRollups.StoreAsync(session, windows, context.CancellationToken);
 
         await session.SaveChangesWithoutExceptionDataAsync(context.CancellationToken);
         metrics.Stored(fresh.Count, records.Count - fresh.Count);

@@ -1,5 +1,6 @@
 using Billing.ServiceDefaults;
 using Marten;
+using Npgsql;
 
 namespace Billing.Ledger.Usage;
 
@@ -7,37 +8,32 @@ namespace Billing.Ledger.Usage;
 public static class UsageRollups
 {
     /// <summary>
-    /// Inserts the windows, adds them to their hours and raises each touched tenant-month's revision,
-    /// stamping windows and hours with it, all in the caller's transaction. Hours and revisions are
-    /// version-checked: two ledgers updating one at once fail one transaction, whose retry re-reads;
-    /// no window is lost or counted twice.
+    /// Inserts the windows not stored yet, adds them to their hours and raises each touched
+    /// tenant-month's revision, stamping windows and hours with it, all in the transaction on
+    /// <paramref name="connection"/> that the session is enlisted in; returns the windows it inserted. A window already stored (a redelivery, a replay)
+    /// is skipped by its unique id in the insert itself, one statement for the whole batch; a window
+    /// another ledger is inserting at the same moment waits for that transaction and is then skipped.
+    /// Hours and revisions are version-checked: two ledgers updating one at once fail one transaction,
+    /// whose retry re-reads; no window is lost or counted twice.
     /// </summary>
-    public static async Task StoreAsync(IDocumentSession session, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<MeteredWindow>> StoreAsync(
+        IDocumentSession session, NpgsqlConnection connection, IReadOnlyCollection<MeteredWindow> windows, CancellationToken cancellationToken)
     {
-        var hours = (await session.LoadManyAsync<RatableHour>(cancellationToken, windows.Select(RatableHour.IdFor).Distinct()))
-            .ToDictionary(h => h.Id);
         var revisions = (await session.LoadManyAsync<UsageRevision>(cancellationToken, windows.Select(RevisionIdOf).Distinct()))
             .ToDictionary(r => r.Id);
-        var stored = hours.Keys.Concat(revisions.Keys).ToHashSet();
-        foreach (var window in windows)
+        var next = windows.Select(RevisionIdOf).Distinct().ToDictionary(id => id, id => (revisions.GetValueOrDefault(id)?.Revision ?? 0) + 1);
+        var fresh = await MeteredWindows.InsertNewAsync(session, connection, windows.Select(w => w with { Revision = next[RevisionIdOf(w)] }).ToList(), cancellationToken);
+        if (fresh.Count == 0)
         {
-            var revisionId = RevisionIdOf(window);
-            if (!revisions.ContainsKey(revisionId))
-            {
-                revisions[revisionId] = new UsageRevision { Id = revisionId, TenantId = window.TenantId, Period = BillingPeriod.Of(window.WindowStart) };
-            }
+            return fresh;
         }
 
-        foreach (var revision in revisions.Values)
+        var hours = (await session.LoadManyAsync<RatableHour>(cancellationToken, fresh.Select(RatableHour.IdFor).Distinct()))
+            .ToDictionary(h => h.Id);
+        var stored = hours.Keys.ToHashSet();
+        foreach (var window in fresh)
         {
-            revision.Revision++;
-        }
-
-        foreach (var window in windows)
-        {
-            var revision = revisions[RevisionIdOf(window)].Revision;
-            RatableHour.AddTo(hours, window).Revision = revision;
-            session.Insert(window with { Revision = revision });
+            RatableHour.AddTo(hours, window).Revision = window.Revision;
         }
 
         // One order for every transaction, so two of them wait for each other rather than deadlock.
@@ -46,10 +42,15 @@ public static class UsageRollups
             session.InsertOrUpdate(hour, stored.Contains(hour.Id));
         }
 
-        foreach (var revision in revisions.Values.OrderBy(r => r.Id, StringComparer.Ordinal))
+        foreach (var month in fresh.GroupBy(RevisionIdOf).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            session.InsertOrUpdate(revision, stored.Contains(revision.Id));
+            var existed = revisions.TryGetValue(month.Key, out var revision);
+            revision ??= new UsageRevision { Id = month.Key, TenantId = month.First().TenantId, Period = BillingPeriod.Of(month.First().WindowStart) };
+            revision.Revision = next[month.Key];
+            session.InsertOrUpdate(revision, existed);
         }
+
+        return fresh;
     }
 
     /// <summary>

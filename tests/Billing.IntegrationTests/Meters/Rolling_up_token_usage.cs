@@ -2,7 +2,11 @@ using System.Net;
 using Billing.Ledger.Meters;
 using Billing.ServiceDefaults;
 using Marten;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace Billing.IntegrationTests.Meters;
 
@@ -42,6 +46,59 @@ public sealed class Rolling_up_token_usage(Platform platform) : IClassFixture<Pl
         Assert.Equal(300, hours.Sum(h => h.Events));
         Assert.Equal(all, minutes.Sum(m => m.Quantity));
         Assert.Equal(2 * 2 * 2, hours.Count);
+    }
+
+    [Fact]
+    public async Task Rollups_racing_each_other_and_the_inserts_count_every_event_once()
+    {
+        var (tenantId, _) = await api.TenantAsync();
+        var services = platform.Services;
+        var store = services.GetRequiredService<IDocumentStore>();
+        var schema = services.GetRequiredService<MeterEventLog>().Table.Split('.')[0];
+        var connection = services.GetRequiredService<IConfiguration>().PostgresConnectionString();
+
+        // Two more hosts' logs and rollups, on their own connections, beside this host's own rollup.
+        var logs = new List<MeterEventLog>();
+        var rollups = new List<MeterRollup>();
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            var dataSource = NpgsqlDataSource.Create(connection);
+            var log = new MeterEventLog(dataSource, schema, NullLogger<MeterEventLog>.Instance);
+            await log.StartAsync(CancellationToken.None);
+            logs.Add(log);
+            rollups.Add(new MeterRollup(log, dataSource, store, services.GetRequiredService<IOptions<MeterOptions>>(), NullLogger<MeterRollup>.Instance));
+        }
+
+        var hour = TimeBuckets.StartOfHour(api.Now);
+        var events = Enumerable.Range(0, 4000)
+            .Select(i => new MeteredEvent("rollup-race", $"e-{i}", tenantId, "llm-tokens", GroupKeys.Of(new Dictionary<string, string> { ["model"] = i % 2 == 0 ? "a" : "b" }),
+                1 + i % 7, hour.AddMinutes(-(i % 90))))
+            .ToList();
+        using var inserting = new CancellationTokenSource();
+        var rolling = rollups.Select(r => Task.Run(async () =>
+        {
+            while (!inserting.IsCancellationRequested)
+            {
+                await r.RollAllAsync(CancellationToken.None);
+            }
+        })).ToList();
+
+        // Each slice of 500 is posted twice, through both logs, while the three rollups run.
+        var posts = Enumerable.Range(0, 16).Select(i => Task.Run(() => logs[i % 2].AppendAsync(events.Skip(i % 8 * 500).Take(500).ToList(), CancellationToken.None)));
+        var stored = (await Task.WhenAll(posts)).Sum(r => r.Count(s => s));
+        await inserting.CancelAsync();
+        await Task.WhenAll(rolling);
+        await rollups[0].RollAllAsync(CancellationToken.None);
+        foreach (var log in logs)
+        {
+            await log.StopAsync(CancellationToken.None);
+        }
+
+        await using var session = store.QuerySession();
+        var hours = await session.Query<MeterHour>().Where(h => h.TenantId == tenantId).ToListAsync();
+        Assert.Equal(4000, stored);
+        Assert.Equal(4000, hours.Sum(h => h.Events));
+        Assert.Equal(events.Sum(e => e.Value), hours.Sum(h => h.Quantity));
     }
 
     [Fact]

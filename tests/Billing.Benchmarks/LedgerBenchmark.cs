@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using Billing.Contracts;
+using Billing.Contracts.Fleet;
+using Billing.Fleet.Messaging;
+using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
+using Marten;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Billing.Benchmarks;
+
+/// <summary>
+/// The ledger alone: usage records handed to the fleet's outbox as lease grains hand them (a few at a
+/// time, many grains at once), through RabbitMQ into the ledger, timed from the first hand-over to the
+/// last record stored; then how long the async hourly projection takes to show them all. In the same
+/// run, on the same PostgreSQL, the raw ceilings it is compared with: binary COPY of ~200-byte rows
+/// and Marten's quick append at ten events per stream. Absolute figures on a shared machine move by a
+/// factor of three from run to run; the ratios do not.
+/// </summary>
+public static class LedgerBenchmark
+{
+    public static readonly string[] OptionNames = ["records", "leases", "tenants", "per-publish", "raw"];
+
+    private static readonly DateTimeOffset Start = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    public static async Task<bool> RunAsync(Options options, CancellationToken stop)
+    {
+        var (records, leases, tenants, perPublish, raw) =
+            (options.Get("records", 50_000), options.Get("leases", 2_000), options.Get("tenants", 20), options.Get("per-publish", 4), options.Get("raw", 50_000));
+        Console.WriteLine($"settings:            {records} usage records over {leases} leases of {tenants} tenants, {perPublish} per hand-over; raw ceilings on {raw} rows/events");
+        Console.WriteLine($"load average:        {LoadAverage()} (before)");
+        await using var host = await BenchHost.StartAsync(Start);
+
+        var (stored, seconds) = await StoreAsync(host, records, leases, tenants, perPublish, stop);
+        var rate = stored / seconds;
+        Console.WriteLine($"ledger:              {stored} of {records} stored in {seconds:0.00} s -> {rate:0} usage records/s");
+        var (projected, behind) = await ProjectedAsync(host, records, stop);
+        Console.WriteLine($"hourly projection:   {projected} of {records} windows in the read model {behind:0.00} s after the last was stored");
+
+        var copy = await CopyRateAsync(raw, stop);
+        var append = await QuickAppendRateAsync(host.Store, raw, stop);
+        Console.WriteLine($"raw COPY:            {copy:0} rows/s (binary, 1 connection)");
+        Console.WriteLine($"raw quick append:    {append:0} events/s (10 per stream, 100 streams a transaction)");
+        Console.WriteLine($"ratios:              ledger = {rate / copy:P1} of COPY, {rate / append:P1} of quick append");
+        Console.WriteLine($"load average:        {LoadAverage()} (after)");
+        host.Log.Print();
+        return stored == records && projected == records;
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
+
+    private static async Task<(long Stored, double Seconds)> StoreAsync(BenchHost host, int records, int leases, int tenants, int perPublish, CancellationToken stop)
+    {
+        var outbox = host.Services.GetRequiredService<IFleetOutbox>();
+        var leaseIds = Enumerable.Range(0, leases).Select(_ => Guid.NewGuid()).ToArray();
+
+        // Lease by lease, a few minutes at a time: what one lease grain's flush hands over.
+        var handOvers = Enumerable.Range(0, records)
+            .Select(i => (Lease: i % leases, Minute: i / leases))
+            .GroupBy(r => (r.Lease, Chunk: r.Minute / perPublish))
+            .Select(g => g.Select(r => Usage(leaseIds[r.Lease], $"bench-tenant-{r.Lease % tenants}", r.Minute)).ToList())
+            .ToList();
+
+        var began = Stopwatch.GetTimestamp();
+        var publishing = Parallel.ForEachAsync(handOvers, new ParallelOptions { MaxDegreeOfParallelism = 256, CancellationToken = stop },
+            async (usage, token) => await outbox.PublishUsageAsync(usage, token));
+        long stored;
+        do
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), stop);
+            await using var session = host.Store.QuerySession();
+            stored = await session.Query<MeteredWindow>().CountAsync(stop);
+        }
+        while (stored < records && Stopwatch.GetElapsedTime(began) < Timeout);
+
+        var seconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
+        await publishing;
+        return (stored, seconds);
+    }
+
+    private static UsageRecorded Usage(Guid leaseId, string tenantId, int minute) =>
+        new(DeterministicGuid.Create($"bench:{leaseId:N}:{minute}"), leaseId, tenantId, "bench-node", "H100-SXM-80GB", PricingModel.OnDemand,
+            Start.AddMinutes(minute), 480m, Start.AddMinutes(minute + 1));
+
+    /// <summary>Windows the async daemon has folded into <see cref="UsageHour"/>s, and seconds until it had them all (or gave up).</summary>
+    private static async Task<(long Projected, double Seconds)> ProjectedAsync(BenchHost host, int records, CancellationToken stop)
+    {
+        var began = Stopwatch.GetTimestamp();
+        long projected;
+        do
+        {
+            await using var session = host.Store.QuerySession();
+            projected = await session.Query<UsageHour>().SumAsync(h => h.Windows, stop);
+            if (projected >= records)
+            {
+                break;
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(200), stop);
+        }
+        while (Stopwatch.GetElapsedTime(began) < Timeout);
+
+        return (projected, Stopwatch.GetElapsedTime(began).TotalSeconds);
+    }
+
+    private static async Task<double> CopyRateAsync(int rows, CancellationToken stop)
+    {
+        await using var connection = new NpgsqlConnection(BenchHost.PostgresConnectionString);
+        await connection.OpenAsync(stop);
+        await using (var create = new NpgsqlCommand("create temp table bench_copy (id uuid, tenant text, payload text)", connection))
+        {
+            await create.ExecuteNonQueryAsync(stop);
+        }
+
+        var payload = new string('x', 150);
+        var began = Stopwatch.GetTimestamp();
+        await using (var import = await connection.BeginBinaryImportAsync("copy bench_copy (id, tenant, payload) from stdin (format binary)", stop))
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                await import.StartRowAsync(stop);
+                await import.WriteAsync(Guid.NewGuid(), NpgsqlDbType.Uuid, stop);
+                await import.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"bench-tenant-{i % 20}"), NpgsqlDbType.Text, stop);
+                await import.WriteAsync(payload, NpgsqlDbType.Text, stop);
+            }
+
+            await import.CompleteAsync(stop);
+        }
+
+        return rows / Stopwatch.GetElapsedTime(began).TotalSeconds;
+    }
+
+    private static async Task<double> QuickAppendRateAsync(IDocumentStore store, int events, CancellationToken stop)
+    {
+        const int PerStream = 10, StreamsPerTransaction = 100;
+        var began = Stopwatch.GetTimestamp();
+        for (var done = 0; done < events; done += PerStream * StreamsPerTransaction)
+        {
+            await using var session = store.LightweightSession();
+            for (var s = 0; s < StreamsPerTransaction; s++)
+            {
+                var leaseId = Guid.NewGuid();
+                session.Events.Append(leaseId, Enumerable.Range(0, PerStream).Select(m => (object)Usage(leaseId, "raw-tenant", m)).ToArray());
+            }
+
+            await session.SaveChangesAsync(stop);
+        }
+
+        return events / Stopwatch.GetElapsedTime(began).TotalSeconds;
+    }
+}
