@@ -67,7 +67,10 @@ before_next_minute() {
   [ "$b" -gt "$last" ] || b=$((last + 60))
   [ $((b - 10 - now)) -le 0 ] || sleep $((b - 10 - now))
 }
-restart_later() { (sleep "$2"; bash infra/cluster.sh start "$1" >>"$log/restarts.log" 2>&1) & }
+# As a supervisor would: a process that exits while starting (the database restarting under it) is started again.
+restart_later() {
+  (sleep "$2"; for _ in 1 2 3 4 5; do bash infra/cluster.sh start "$1" >>"$log/restarts.log" 2>&1 && break; sleep 2; done) &
+}
 
 before_next_minute; t=$(date +%s); bash infra/cluster.sh kill fleet-1; restart_later fleet-1 40
 faults+=("SIGKILL fleet silo fleet-1|$t|$((t + 40))|1")
