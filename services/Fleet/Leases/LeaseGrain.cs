@@ -255,9 +255,11 @@ public sealed partial class LeaseGrain(
             : p).ToList();
         var endedAt = parts.Where(p => active.Any(a => a.NodeId == p.NodeId)).Select(p => p.LeftAt!.Value).DefaultIfEmpty(end).Max();
         await SaveAsync((record with { State = state, EndedAt = endedAt }).WithParts(parts));
+
+        // The last windows leave first, so the broker holds the lease's usage before its end.
+        await PublishAsync();
         await outbox.PublishAsync(new LeaseEnded(LeaseId, record.TenantId, state.ToString(), endedAt));
         await Task.WhenAll(active.Select(p => GrainFactory.GetGrain<INodeGrain>(p.NodeId).Release(LeaseId)));
-        await PublishAsync();
     }
 
     /// <summary>Ends the running parts at <paramref name="at"/>: a spot lease's notice.</summary>

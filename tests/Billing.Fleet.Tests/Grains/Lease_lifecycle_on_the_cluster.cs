@@ -51,6 +51,24 @@ public sealed class Lease_lifecycle_on_the_cluster(FleetCluster cluster)
     }
 
     [Fact]
+    public async Task An_ended_lease_hands_over_its_last_usage_before_its_end()
+    {
+        var node = await fleet.NodeAsync(8);
+        await fleet.HeartbeatAsync(node);
+        var lease = await fleet.StartLeaseAsync(8, PricingModel.OnDemand);
+        await HeartbeatsAsync(node, 5);
+        var before = FleetCluster.Outbox.UsageOf(lease!.LeaseId).Count;
+
+        await fleet.EndLeaseAsync(lease.LeaseId);
+
+        var handedOver = FleetCluster.Outbox.InOrder.ToList();
+        var ended = handedOver.FindIndex(m => m is LeaseEnded e && e.LeaseId == lease.LeaseId);
+        var lastUsage = handedOver.FindLastIndex(m => m is UsageRecorded u && u.LeaseId == lease.LeaseId);
+        Assert.True(FleetCluster.Outbox.UsageOf(lease.LeaseId).Count > before, "ending the lease closed no window; the test proved nothing");
+        Assert.True(ended > lastUsage, $"LeaseEnded at {ended}, the lease's last usage at {lastUsage}");
+    }
+
+    [Fact]
     public async Task A_spot_request_never_preempts()
     {
         var node = await fleet.NodeAsync(2);

@@ -11,11 +11,15 @@ public sealed class RecordingOutbox : IFleetOutbox
 
     public ConcurrentQueue<object> Messages { get; } = new();
 
+    /// <summary>Usage records and other messages together, in the order they were handed over.</summary>
+    public ConcurrentQueue<object> InOrder { get; } = new();
+
     public Task PublishUsageAsync(IReadOnlyList<UsageRecorded> usage, CancellationToken cancellationToken = default)
     {
         foreach (var record in usage)
         {
             Usage.Enqueue(record);
+            InOrder.Enqueue(record);
         }
 
         return Task.CompletedTask;
@@ -25,6 +29,7 @@ public sealed class RecordingOutbox : IFleetOutbox
         where T : class
     {
         Messages.Enqueue(message);
+        InOrder.Enqueue(message);
         return Task.CompletedTask;
     }
 
