@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: the whole platform with a simulated fleet, on local services it starts itself.
-#   infra/demo.sh [--keep-running] [--cluster] [extra options for `billing-agent demo`, e.g. --nodes 20 --duration 90s]
+#   infra/demo.sh [--keep-running] [--cluster] [other options for `billing-agent demo`, e.g. --model-requests 0;
+#   not the ones set below from DEMO_*: an option given twice is refused]
 # --cluster (or BILLING_DEMO_CLUSTER=1): against the platform as separate processes behind the gateway
 # (infra/cluster.sh: two fleet silos, two ledger processes, one invoicing process) instead of one host.
 # Settings (environment): BILLING_API_PORT (5080), BILLING_OPS_KEY (random), DEMO_NODES (20), DEMO_GPUS (8),
