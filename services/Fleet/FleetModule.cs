@@ -16,6 +16,7 @@ using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.GpuEnergy;
 using Billing.ServiceDefaults.Telemetry;
 using Orleans.Dashboard;
+using Orleans.Runtime;
 using Marten;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -41,9 +42,13 @@ public sealed class FleetModule : IBillingModule
 
     public string JobQueue => "fleet";
 
+    /// <summary>A grain call to a silo that died (its grains come back on another within seconds) is an outage, not a fault.</summary>
+    public static OutageKind SiloOutage { get; } = new(e => e is OrleansMessageRejectionException);
+
     public void AddServices(WebApplicationBuilder builder)
     {
         builder.Services.AddFleetServices(builder.Configuration);
+        builder.Services.AddSingleton(SiloOutage);
         builder.Services.AddSingleton<BusFleetOutbox>();
         builder.Services.AddSingleton<IFleetOutbox>(sp => sp.GetRequiredService<BusFleetOutbox>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BusFleetOutbox>());

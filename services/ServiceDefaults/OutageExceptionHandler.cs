@@ -6,12 +6,17 @@ using RabbitMQ.Client.Exceptions;
 
 namespace Billing.ServiceDefaults;
 
+/// <summary>An exception a module knows to mean a service it calls is unreachable (a silo that died, for the fleet).</summary>
+public sealed record OutageKind(Func<Exception, bool> Matches);
+
 /// <summary>
-/// A database or broker outage answers 503 with a problem body: the request changed nothing and can
-/// be sent again (agents do so), rather than a bare 500.
+/// A database, broker or silo outage answers 503 with a problem body: the request can be sent again
+/// (agents do so; what it may have recorded is idempotent), rather than a bare 500.
 /// </summary>
-public sealed class OutageExceptionHandler(IProblemDetailsService problems) : IExceptionHandler
+public sealed class OutageExceptionHandler(IProblemDetailsService problems, IEnumerable<OutageKind> moduleOutages) : IExceptionHandler
 {
+    private readonly OutageKind[] moduleOutages = [.. moduleOutages];
+
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
         if (!IsOutage(exception))
@@ -29,17 +34,18 @@ public sealed class OutageExceptionHandler(IProblemDetailsService problems) : IE
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Temporarily unavailable",
-                Detail = "A backing service (database or broker) is unreachable; nothing was recorded. Retry later.",
+                Detail = "A backing service (database, broker or silo) is unreachable. Retry later.",
                 Type = Problems.Type("unavailable"),
             },
         });
     }
 
-    private static bool IsOutage(Exception? exception)
+    private bool IsOutage(Exception? exception)
     {
         for (var e = exception; e is not null; e = e.InnerException)
         {
-            if (e is NpgsqlException { IsTransient: true } or SocketException or BrokerUnreachableException or TimeoutException)
+            if (e is NpgsqlException { IsTransient: true } or SocketException or BrokerUnreachableException or TimeoutException
+                || moduleOutages.Any(kind => kind.Matches(e)))
             {
                 return true;
             }
