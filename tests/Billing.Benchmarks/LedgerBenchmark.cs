@@ -32,7 +32,7 @@ public static class LedgerBenchmark
         var (records, leases, tenants, perPublish, raw) =
             (options.Get("records", 50_000), options.Get("leases", 2_000), options.Get("tenants", 20), options.Get("per-publish", 4), options.Get("raw", 50_000));
         Console.WriteLine($"settings:            {records} usage records over {leases} leases of {tenants} tenants, {perPublish} per hand-over; raw ceilings on {raw} rows/events");
-        Console.WriteLine($"load average:        {LoadAverage()} (before)");
+        Console.WriteLine($"load average:        {MachineCounters.LoadAverage()} (before)");
         await using var host = await BenchHost.StartAsync(Start);
 
         var (stored, seconds) = await StoreAsync(host, records, leases, tenants, perPublish, stop);
@@ -46,13 +46,10 @@ public static class LedgerBenchmark
         Console.WriteLine($"raw COPY:            {copy:0} rows/s (binary, 1 connection)");
         Console.WriteLine($"raw quick append:    {append:0} events/s (10 per stream, 100 streams a transaction)");
         Console.WriteLine($"ratios:              ledger = {rate / copy:P1} of COPY, {rate / append:P1} of quick append");
-        Console.WriteLine($"load average:        {LoadAverage()} (after)");
+        Console.WriteLine($"load average:        {MachineCounters.LoadAverage()} (after)");
         host.Log.Print();
         return stored == records && projected == records;
     }
-
-    private static string LoadAverage() =>
-        File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "n/a";
 
     private static async Task<(long Stored, double Seconds)> StoreAsync(BenchHost host, int records, int leases, int tenants, int perPublish, CancellationToken stop)
     {
