@@ -125,8 +125,10 @@ public class Platform : IAsyncLifetime
             Configure(host);
         });
         server = new HttpMessageInvoker(factory.Server.CreateHandler());
+        // Ready, not just live: MassTransit starts the bus in the background, and a message published
+        // before a consumer's queue is bound in this fresh virtual host would go nowhere.
         using var client = Client();
-        (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
+        await PlatformClient.EventuallyAsync(async () => (await client.GetAsync(new Uri("/health/ready", UriKind.Relative))).IsSuccessStatusCode, true);
     }
 
     /// <summary>Settings of a derived fixture's own, applied after the platform's.</summary>
