@@ -2,6 +2,7 @@ using Billing.Contracts.Fleet;
 using Billing.Ledger.Leases;
 using Billing.Ledger.Meters;
 using Billing.Ledger.Ops;
+using Billing.Ledger.Partitions;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using JasperFx.Events.Projections;
@@ -34,6 +35,8 @@ public sealed class LedgerModule : IBillingModule
         builder.Services.AddSingleton<ReplayRunner>();
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
+        builder.Services.AddSingleton(LedgerInstance.From(builder.Configuration));
+        builder.Services.AddHostedService<LedgerStandbyPartitions>();
         builder.Services.AddSingleton<ProjectionLag>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLag>());
         builder.Services.ConfigureMarten(options =>
@@ -58,9 +61,11 @@ public sealed class LedgerModule : IBillingModule
 
     public void AddConsumers(IBusRegistrationConfigurator bus)
     {
-        bus.AddConsumer<UsageBatchConsumer, UsageBatchConsumerDefinition>();
-        bus.AddConsumer<LeaseLifecycleConsumer, LeaseLifecycleConsumerDefinition>();
+        bus.AddConsumer<LedgerEntryConsumer, LedgerEntryConsumerDefinition>().ExcludeFromConfigureEndpoints();
     }
+
+    public void ConfigureReceiveEndpoints(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit) =>
+        LedgerPartitionEndpoints.ConfigureOwn(context, rabbit);
 
     public void MapEndpoints(IEndpointRouteBuilder endpoints)
     {

@@ -31,5 +31,10 @@ public interface IBillingModule
     {
     }
 
+    /// <summary>Receive endpoints the module declares itself, beside those MassTransit derives from its consumers.</summary>
+    void ConfigureReceiveEndpoints(IBusRegistrationContext context, IRabbitMqBusFactoryConfigurator rabbit)
+    {
+    }
+
     void MapEndpoints(IEndpointRouteBuilder endpoints);
 }

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Billing.ServiceDefaults.Access;
 using Billing.ServiceDefaults.Idempotency;
 using Billing.ServiceDefaults.Jobs;
+using Billing.ServiceDefaults.Messaging;
 using Billing.ServiceDefaults.OpenApi;
 using Billing.ServiceDefaults.Pricing;
 using Billing.ServiceDefaults.RateLimiting;
@@ -84,6 +85,8 @@ public static class ServiceDefaultsExtensions
             module.AddServices(builder);
         }
 
+        services.AddSingleton<LedgerQueues>();
+        services.AddSingleton<LedgerRouter>();
         services.AddMassTransit(bus =>
         {
             bus.DisableUsageTelemetry(); // a billing system does not report to MassTransit's vendor
@@ -96,6 +99,11 @@ public static class ServiceDefaultsExtensions
             bus.UsingRabbitMq((context, rabbit) =>
             {
                 rabbit.Host(new Uri(configuration.RabbitMqConnectionString()));
+                foreach (var module in modules)
+                {
+                    module.ConfigureReceiveEndpoints(context, rabbit);
+                }
+
                 rabbit.ConfigureEndpoints(context);
             });
         });

@@ -7,8 +7,8 @@ using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
 using Billing.Invoicing.Invoices;
 using Marten;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Billing.ServiceDefaults.Messaging;
 
 namespace Billing.IntegrationTests;
 
@@ -46,7 +46,7 @@ public sealed class Closing_a_month(Platform platform) : IClassFixture<Platform>
 
         var lateWindow = monthEnd.AddMinutes(-5);
         var late = new UsageRecorded(Guid.NewGuid(), leaseId, tenantId, nodeId, Sku, PricingModel.OnDemand, lateWindow, 36m, api.Now);
-        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
+        await platform.Services.GetRequiredService<LedgerRouter>().SendAsync(new UsageRecordedBatch(Guid.NewGuid(), [late]));
         await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(tenant, monthEnd.AddHours(-1), monthEnd), 156m);
         await api.RunJobAsync("invoicing-draft");
         var unchanged = await PlatformClient.InvoiceAsync(tenant, period);
@@ -85,7 +85,7 @@ public sealed class Closing_a_month(Platform platform) : IClassFixture<Platform>
         var tenants = new[] { await api.TenantAsync("close-crash-a"), await api.TenantAsync("close-crash-b") };
         var usage = tenants.Select(t => new UsageRecorded(
             Guid.NewGuid(), Guid.NewGuid(), t.TenantId, "node-x", Sku, PricingModel.OnDemand, monthEnd.AddMinutes(-20), 60m, api.Now)).ToList();
-        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), usage));
+        await platform.Services.GetRequiredService<LedgerRouter>().SendAsync(new UsageRecordedBatch(Guid.NewGuid(), usage));
         foreach (var (_, client) in tenants)
         {
             await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), 60m);

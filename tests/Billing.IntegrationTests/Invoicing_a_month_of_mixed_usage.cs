@@ -7,8 +7,8 @@ using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.ServiceDefaults;
 using Billing.Tests.Focus;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Billing.ServiceDefaults.Messaging;
 
 namespace Billing.IntegrationTests;
 
@@ -84,7 +84,7 @@ public sealed class Invoicing_a_month_of_mixed_usage(Platform platform) : IClass
         var issued = await PlatformClient.InvoiceAsync(mixed, period);
         var earlyIssued = await PlatformClient.InvoiceAsync(early, period);
         var late = new UsageRecorded(Guid.NewGuid(), onDemand, mixedId, onDemandNode, OnDemandSku, PricingModel.OnDemand, t0.AddMinutes(11), 36m, api.Now);
-        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), [late]));
+        await platform.Services.GetRequiredService<LedgerRouter>().SendAsync(new UsageRecordedBatch(Guid.NewGuid(), [late]));
         await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(mixed, t0, monthEnd), used.Values.Sum() + 36m);
         await api.RunJobAsync("invoicing-draft");
 

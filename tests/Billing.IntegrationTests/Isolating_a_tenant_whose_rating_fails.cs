@@ -7,11 +7,11 @@ using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Invoices;
 using Billing.ServiceDefaults;
 using Marten;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using Billing.ServiceDefaults.Messaging;
 
 namespace Billing.IntegrationTests;
 
@@ -133,7 +133,7 @@ public sealed class Isolating_a_tenant_whose_rating_fails(Platform platform) : I
             usage.Add(new UsageRecorded(Guid.NewGuid(), Guid.NewGuid(), tenantId, "node-x", Sku, PricingModel.OnDemand, monthEnd.AddMinutes(-20), total - metered, api.Now));
         }
 
-        await platform.Services.GetRequiredService<IBus>().Publish(new UsageRecordedBatch(Guid.NewGuid(), usage));
+        await platform.Services.GetRequiredService<LedgerRouter>().SendAsync(new UsageRecordedBatch(Guid.NewGuid(), usage));
         foreach (var (_, client, total) in tenants)
         {
             await PlatformClient.EventuallyAsync(() => PlatformClient.MinuteUsageAsync(client, monthEnd.AddHours(-1), monthEnd), total);

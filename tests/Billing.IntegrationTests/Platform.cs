@@ -2,6 +2,7 @@ using Billing.ServiceDefaults.Pricing;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -102,6 +103,13 @@ public class Platform : IAsyncLifetime
         using var response = await rabbit.GetAsync($"/api/queues/{vhost}?disable_stats=true&enable_queue_totals=true");
         var queues = await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<QueueInfo>>();
         return queues!.All(q => q.Messages == 0);
+    }
+
+    /// <summary>This platform's queues with their arguments and message counts (as <see cref="BrokerIdleAsync"/> reads them).</summary>
+    public async Task<IReadOnlyList<JsonElement>> QueuesAsync()
+    {
+        using var response = await rabbit.GetAsync($"/api/queues/{vhost}?disable_stats=true&enable_queue_totals=true");
+        return (await response.EnsureSuccessStatusCode().Content.ReadFromJsonAsync<List<JsonElement>>())!;
     }
 
     private async Task StartAsync()

@@ -4,10 +4,10 @@ using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
 using Marten;
 using Marten.Services;
-using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Billing.ServiceDefaults.Messaging;
 
 namespace Billing.IntegrationTests;
 
@@ -25,7 +25,7 @@ public sealed class Projecting_usage_hours_under_load(Platform platform) : IClas
     public async Task The_hourly_read_model_equals_a_fold_of_the_streams_after_concurrent_load_with_gaps()
     {
         var store = platform.Services.GetRequiredService<IDocumentStore>();
-        var bus = platform.Services.GetRequiredService<IBus>();
+        var ledger = platform.Services.GetRequiredService<LedgerRouter>();
         var tenantId = $"load-{Guid.NewGuid():N}"[..21];
         var leaseIds = Enumerable.Range(0, Leases).Select(_ => Guid.NewGuid()).ToList();
         var usage = leaseIds.SelectMany(l => Enumerable.Range(0, Minutes).Select(m => Usage(l, tenantId, m))).ToList();
@@ -35,7 +35,7 @@ public sealed class Projecting_usage_hours_under_load(Platform platform) : IClas
         // sequence numbers: slow transactions that commit after the stale threshold, and rolled-back ones.
         var slow = Enumerable.Range(0, 4).Select(i => AppendInTransactionAsync(store, Usage(Guid.NewGuid(), tenantId, i), TimeSpan.FromSeconds(4), commit: true));
         var rolledBack = Enumerable.Range(0, 8).Select(i => AppendInTransactionAsync(store, Usage(Guid.NewGuid(), tenantId, i), TimeSpan.FromMilliseconds(100 * i), commit: false));
-        var publishing = messages.Select((m, i) => i % 2 == 0 ? Task.WhenAll(bus.Publish(m), bus.Publish(m)) : bus.Publish(m));
+        var publishing = messages.Select((m, i) => i % 2 == 0 ? Task.WhenAll(ledger.SendAsync(m), ledger.SendAsync(m)) : ledger.SendAsync(m));
         await Task.WhenAll(slow.Concat(rolledBack).Concat(publishing));
 
         await PlatformClient.EventuallyAsync(() => WindowsOfAsync(store, tenantId), Leases * Minutes);

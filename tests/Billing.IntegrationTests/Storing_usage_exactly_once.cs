@@ -4,9 +4,9 @@ using Billing.Ledger.Leases;
 using Billing.Ledger.Usage;
 using Marten;
 using Marten.Services;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Billing.ServiceDefaults.Messaging;
 
 namespace Billing.IntegrationTests;
 
@@ -38,13 +38,13 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
     public async Task A_batch_delivered_twice_and_an_overlapping_one_are_stored_once()
     {
         var leaseId = Guid.NewGuid();
-        var bus = platform.Services.GetRequiredService<IBus>();
+        var ledger = platform.Services.GetRequiredService<LedgerRouter>();
         var first = new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, 0, 480m), Usage(leaseId, 1, 480m)]);
         var overlapping = new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, 1, 480m), Usage(leaseId, 2, 120.5m)]);
 
-        await bus.Publish(first);
-        await bus.Publish(first);
-        await bus.Publish(overlapping);
+        await ledger.SendAsync(first);
+        await ledger.SendAsync(first);
+        await ledger.SendAsync(overlapping);
 
         Assert.Equal((3, 3, 1080.5m), await SettledAsync(leaseId, (3, 3, 1080.5m)));
         await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
@@ -98,12 +98,12 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
     public async Task A_lease_transition_delivered_twice_is_stored_once()
     {
         var leaseId = Guid.NewGuid();
-        var bus = platform.Services.GetRequiredService<IBus>();
+        var ledger = platform.Services.GetRequiredService<LedgerRouter>();
         var started = new LeaseStarted(leaseId, "tenant-x", "node-x", "H100-SXM-80GB", PricingModel.Spot, [0, 1], Window);
 
-        await bus.Publish(started);
-        await bus.Publish(started);
-        await bus.Publish(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddHours(1)));
+        await ledger.SendAsync(started);
+        await ledger.SendAsync(started);
+        await ledger.SendAsync(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddHours(1)));
 
         await PlatformClient.EventuallyAsync(async () => (await StoredAsync(leaseId)).Events, 2);
         await PlatformClient.EventuallyAsync(platform.BrokerIdleAsync, true);
@@ -112,5 +112,27 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
         Assert.Equal([typeof(LeaseStarted), typeof(LeaseEnded)], events.Select(e => e.EventType));
         var markers = new[] { $"lease-started:{leaseId:N}", $"lease-ended:{leaseId:N}" }.Select(Billing.ServiceDefaults.DeterministicGuid.Create).ToArray();
         Assert.Equal(2, await session.Query<AppliedFact>().Where(f => f.Id.IsOneOf(markers)).CountAsync());
+    }
+
+    [Fact]
+    public async Task A_lease_ended_right_after_its_last_usage_lands_after_it_in_the_stream()
+    {
+        var leaseId = Guid.NewGuid();
+        var ledger = platform.Services.GetRequiredService<LedgerRouter>();
+
+        // As a lease grain does: each window sent once the broker confirmed the one before, then the end at once.
+        await ledger.SendAsync(new LeaseStarted(leaseId, "tenant-x", "node-x", "H100-SXM-80GB", PricingModel.OnDemand, [0], Window));
+        foreach (var minute in Enumerable.Range(0, 5))
+        {
+            await ledger.SendAsync(new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, minute, 60m)]));
+        }
+
+        await ledger.SendAsync(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddMinutes(5)));
+
+        await PlatformClient.EventuallyAsync(async () => (await StoredAsync(leaseId)).Events, 7);
+        await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
+        var events = await session.Events.FetchStreamAsync(leaseId);
+        Assert.Equal([typeof(LeaseStarted), .. Enumerable.Repeat(typeof(UsageRecorded), 5), typeof(LeaseEnded)], events.Select(e => e.EventType));
+        Assert.Equal(Enumerable.Range(0, 5).Select(m => Window.AddMinutes(m)), events.Select(e => e.Data).OfType<UsageRecorded>().Select(u => u.WindowStart));
     }
 }

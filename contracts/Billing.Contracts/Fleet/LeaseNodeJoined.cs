@@ -4,4 +4,4 @@ namespace Billing.Contracts.Fleet;
 /// A node that joined a multi-node lease (see <see cref="LeaseNodeReplaced"/>) was vouched for by its
 /// first heartbeat after joining: its GPUs accrue from <see cref="AccruesFrom"/>.
 /// </summary>
-public sealed record LeaseNodeJoined(Guid LeaseId, string TenantId, LeaseNode Node, DateTimeOffset AccruesFrom);
+public sealed record LeaseNodeJoined(Guid LeaseId, string TenantId, LeaseNode Node, DateTimeOffset AccruesFrom) : ILeaseFact;

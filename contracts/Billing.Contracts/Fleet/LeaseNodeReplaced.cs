@@ -10,4 +10,4 @@ public sealed record LeaseNodeReplaced(
     string FailedNodeId,
     DateTimeOffset FailedAt,
     LeaseNode Node,
-    DateTimeOffset JoinedAt);
+    DateTimeOffset JoinedAt) : ILeaseFact;

@@ -8,4 +8,4 @@ public sealed record LeasePending(
     string Sku,
     PricingModel Pricing,
     IReadOnlyList<int> GpuIndices,
-    DateTimeOffset StartsAt);
+    DateTimeOffset StartsAt) : ILeaseFact;

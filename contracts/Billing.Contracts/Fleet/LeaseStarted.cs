@@ -12,4 +12,4 @@ public sealed record LeaseStarted(
     PricingModel Pricing,
     IReadOnlyList<int> GpuIndices,
     DateTimeOffset StartedAt,
-    IReadOnlyList<LeaseNode>? Nodes = null);
+    IReadOnlyList<LeaseNode>? Nodes = null) : ILeaseFact;

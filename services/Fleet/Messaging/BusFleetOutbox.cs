@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using Billing.ServiceDefaults.Telemetry;
 using Billing.Contracts.Fleet;
+using Billing.ServiceDefaults.Messaging;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -9,10 +10,14 @@ using Microsoft.Extensions.Logging;
 namespace Billing.Fleet.Messaging;
 
 /// <summary>
-/// Publishes through MassTransit (RabbitMQ publisher confirms). Usage from many grains is coalesced
-/// into <see cref="UsageRecordedBatch"/> messages, so one confirm covers many windows.
+/// Hands messages to RabbitMQ through MassTransit (publisher confirms). What the ledger applies goes to
+/// its tenant's ledger partition (<see cref="LedgerRouter"/>): usage from many grains is coalesced into
+/// one <see cref="UsageRecordedBatch"/> per partition, so one confirm covers many windows; lease facts
+/// go to the same partition as their lease's usage, so the ledger receives them in the order sent.
+/// Other facts are published.
 /// </summary>
-public sealed partial class BusFleetOutbox(IBus bus, FleetMetrics metrics, ILogger<BusFleetOutbox> logger) : BackgroundService, IFleetOutbox
+public sealed partial class BusFleetOutbox(IBus bus, LedgerRouter ledger, FleetMetrics metrics, ILogger<BusFleetOutbox> logger)
+    : BackgroundService, IFleetOutbox
 {
     private const int MaxBatch = 500;
     private const int Publishers = 4;
@@ -32,7 +37,7 @@ public sealed partial class BusFleetOutbox(IBus bus, FleetMetrics metrics, ILogg
     }
 
     public Task PublishAsync<T>(T message, CancellationToken cancellationToken = default)
-        where T : class => bus.Publish(message, cancellationToken);
+        where T : class => message is ILeaseFact fact ? ledger.SendAsync(fact, cancellationToken) : bus.Publish(message, cancellationToken);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, Publishers).Select(_ => PublishBatchesAsync(stoppingToken)));
@@ -49,20 +54,32 @@ public sealed partial class BusFleetOutbox(IBus bus, FleetMetrics metrics, ILogg
                 records += pending.Usage.Count;
             }
 
-            try
-            {
-                using var span = BatchActivity.Start(FleetMetrics.Tracing, "usage publish", ActivityKind.Internal, batch.Select(p => p.Caller), records);
-                await bus.Publish(new UsageRecordedBatch(NewId.NextGuid(), [.. batch.SelectMany(p => p.Usage)]), stoppingToken);
-                metrics.Published(records);
-                batch.ForEach(p => p.Done.TrySetResult());
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                LogPublishFailed(logger, ex, records);
-                batch.ForEach(p => p.Done.TrySetException(ex));
-            }
-
+            // A grain hands over one lease's usage at a time, hence one tenant's: one partition each.
+            await Task.WhenAll(batch.GroupBy(p => ledger.PartitionOf(p.Usage[0].TenantId)).Select(part => SendAsync(part.Key, part.ToList(), stoppingToken)));
             batch.Clear();
+        }
+    }
+
+    private async Task SendAsync(int partition, IReadOnlyList<PendingUsage> part, CancellationToken stoppingToken)
+    {
+        var records = part.Sum(p => p.Usage.Count);
+        try
+        {
+            using var span = BatchActivity.Start(FleetMetrics.Tracing, "usage publish", ActivityKind.Internal, part.Select(p => p.Caller), records);
+            await ledger.SendAsync(partition, new UsageRecordedBatch(NewId.NextGuid(), [.. part.SelectMany(p => p.Usage)]), stoppingToken);
+            metrics.Published(records);
+            foreach (var pending in part)
+            {
+                pending.Done.TrySetResult();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogPublishFailed(logger, ex, records);
+            foreach (var pending in part)
+            {
+                pending.Done.TrySetException(ex);
+            }
         }
     }
 

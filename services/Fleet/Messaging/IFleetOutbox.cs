@@ -8,6 +8,7 @@ namespace Billing.Fleet.Messaging;
 /// </summary>
 public interface IFleetOutbox
 {
+    /// <summary>Hands over closed windows of one tenant's lease (they go to that tenant's ledger partition).</summary>
     Task PublishUsageAsync(IReadOnlyList<UsageRecorded> usage, CancellationToken cancellationToken = default);
 
     Task PublishAsync<T>(T message, CancellationToken cancellationToken = default)

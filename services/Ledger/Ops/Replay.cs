@@ -1,13 +1,11 @@
 using Billing.ServiceDefaults.Validation;
 using FluentValidation;
 using Billing.Contracts.Fleet;
-using Billing.Ledger.Leases;
-using Billing.Ledger.Usage;
 using MassTransit;
 
 namespace Billing.Ledger.Ops;
 
-/// <summary>Ops asks to re-publish stored events of some types, stored in a time range, to one consumer.</summary>
+/// <summary>Ops asks to re-send stored events of some types, stored in a time range, as one kind of ledger entry.</summary>
 public sealed record StartReplay(string? Consumer, IReadOnlyList<string>? EventTypes, DateTimeOffset? From, DateTimeOffset? To);
 
 public sealed class StartReplayValidator : AbstractValidator<StartReplay>
@@ -29,11 +27,11 @@ public sealed record ReplayRun(
     DateTimeOffset StartedAt);
 
 /// <summary>
-/// The consumers a replay can target, the stored event types each takes, and how stored events
-/// become its messages. Replays are safe because every consumer is idempotent.
+/// The kinds of ledger entry a replay can send, the stored event types each takes, and how stored
+/// events become entries (sent to their tenants' partitions). Replays are safe because the ledger
+/// applies every entry once.
 /// </summary>
-public sealed record ReplayTarget(
-    string Name, Func<IEndpointNameFormatter, string> Queue, IReadOnlyList<Type> EventTypes, Func<IReadOnlyList<object>, IEnumerable<object>> ToMessages)
+public sealed record ReplayTarget(string Name, IReadOnlyList<Type> EventTypes, Func<IReadOnlyList<object>, IEnumerable<ILedgerEntry>> ToMessages)
 {
     public const int PageSize = 500;
 
@@ -42,9 +40,9 @@ public sealed record ReplayTarget(
 
     public static readonly IReadOnlyList<ReplayTarget> All =
     [
-        new("usage", names => names.Consumer<UsageBatchConsumer>(), [typeof(UsageRecorded)],
+        new("usage", [typeof(UsageRecorded)],
             events => [new UsageRecordedBatch(NewId.NextGuid(), events.Cast<UsageRecorded>().ToList())]),
-        new("lease-lifecycle", names => names.Consumer<LeaseLifecycleConsumer>(), [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded), typeof(LeaseNodeLeft), typeof(LeaseNodeReplaced), typeof(LeaseNodeJoined)],
-            events => events),
+        new("lease-lifecycle", [typeof(LeasePending), typeof(LeaseStarted), typeof(LeasePreemptionScheduled), typeof(LeaseEnded), typeof(LeaseNodeLeft), typeof(LeaseNodeReplaced), typeof(LeaseNodeJoined)],
+            events => events.Cast<ILeaseFact>()),
     ];
 }

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using Marten;
 using Marten.Events;
-using MassTransit;
+using Billing.ServiceDefaults.Messaging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -9,9 +9,9 @@ namespace Billing.Ledger.Ops;
 
 /// <summary>
 /// Runs replays in the background, one at a time: pages through the stored events in sequence order,
-/// sends each page to the consumer's queue, and records progress after every page.
+/// sends each page to the ledger's partitions, and records progress after every page.
 /// </summary>
-public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpointNameFormatter names, ILogger<ReplayRunner> logger)
+public sealed partial class ReplayRunner(IDocumentStore store, LedgerRouter ledger, ILogger<ReplayRunner> logger)
     : BackgroundService
 {
     private readonly Channel<Guid> queue = Channel.CreateUnbounded<Guid>();
@@ -52,7 +52,6 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpo
         await using var session = store.LightweightSession();
         var run = await session.LoadAsync<ReplayRun>(replayId, cancellationToken) ?? throw new InvalidOperationException($"No replay {replayId}.");
         var target = ReplayTarget.All.Single(t => t.Name == run.Consumer);
-        var endpoint = await send.GetSendEndpoint(new Uri($"queue:{target.Queue(names)}"));
         var after = 0L;
         while (true)
         {
@@ -64,7 +63,7 @@ public sealed partial class ReplayRunner(IDocumentStore store, IBus send, IEndpo
 
             foreach (var message in target.ToMessages(page.Select(e => e.Data).ToList()))
             {
-                await endpoint.Send(message, message.GetType(), cancellationToken);
+                await ledger.SendAsync(message, cancellationToken);
             }
 
             after = page[^1].Sequence;
