@@ -46,6 +46,11 @@ start() {
     # stalled them for good after a PostgreSQL restart in the fault check: both daemons ran the shard until the lost
     # lock was noticed, and the one that lost the race stopped the shard but kept the lock.
     [ "$name" != ledger-2 ] || env+=(Billing__ProjectionDaemon=Disabled)
+    # The ledger partitions: each ledger consumes its own half first (p % 2 == instance) and stands by for the other
+    # half a minute later, once the other ledger (started after invoicing-1) has registered its own: a partition
+    # queue's active consumer is the first to register, and a standby takes over when it dies.
+    case "$name" in ledger-1) env+=(Billing__Ledger__Instance=0) ;; ledger-2) env+=(Billing__Ledger__Instance=1) ;; esac
+    [ "$services" != ledger ] || env+=(Billing__Ledger__Instances=2 Billing__Ledger__StandbyAfter=00:01:00)
     set -- "$host_dll"
   fi
   (
