@@ -43,18 +43,21 @@ public sealed class Summing_usage_hours_in_the_database(Platform platform) : ICl
 
         var mine = usage.Where(u => u.TenantId == tenantId).ToList();
         var inRange = mine.Where(u => u.WindowStart >= From && u.WindowStart < To).ToList();
-        // By lease the report reads the async projection: wait until it has every window.
-        await PlatformClient.EventuallyAsync(async () => (await ReportAsync(tenant, From, To, "hour", "lease")).Sum(b => b.GpuSeconds), inRange.Sum(u => u.GpuSeconds));
+        // By lease the report reads the async projection: wait until it has every window of the tenant.
+        var (dayFrom, dayTo) = (From.AddHours(-22), From.AddHours(26));
+        await PlatformClient.EventuallyAsync(async () => (await ReportAsync(tenant, dayFrom, dayTo, "day", "lease")).Sum(b => b.GpuSeconds), mine.Sum(u => u.GpuSeconds));
 
         var bySku = await ReportAsync(tenant, From, To, "hour", "sku");
         var byPricing = await ReportAsync(tenant, From, To, "hour", "pricing");
         var byLease = await ReportAsync(tenant, From, To, "hour", "lease");
-        var days = await ReportAsync(tenant, From.AddHours(-22), From.AddHours(26), "day", "sku");
+        var days = await ReportAsync(tenant, dayFrom, dayTo, "day", "sku");
+        var leaseDays = await ReportAsync(tenant, dayFrom, dayTo, "day", "lease");
 
         Assert.Equal(Expected(inRange, TimeSpan.FromHours(1), u => u.Sku), bySku);
         Assert.Equal(Expected(inRange, TimeSpan.FromHours(1), u => u.Pricing.ToString()), byPricing);
         Assert.Equal(Expected(inRange, TimeSpan.FromHours(1), u => u.LeaseId.ToString()), byLease);
         Assert.Equal(Expected(mine, TimeSpan.FromDays(1), u => u.Sku), days);
+        Assert.Equal(Expected(mine, TimeSpan.FromDays(1), u => u.LeaseId.ToString()), leaseDays);
         Assert.Equal(PerHour(byLease), PerHour(bySku));
         Assert.Equal(PerHour(byLease), PerHour(byPricing));
         Assert.Equal(6, PerHour(bySku).Count); // every hour of the range has usage
