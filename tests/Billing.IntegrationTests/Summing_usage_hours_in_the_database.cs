@@ -2,9 +2,12 @@ using System.Globalization;
 using System.Net;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
+using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
+using Marten;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 
 namespace Billing.IntegrationTests;
 
@@ -62,6 +65,14 @@ public sealed class Summing_usage_hours_in_the_database(Platform platform) : ICl
         Assert.Equal(PerHour(byLease), PerHour(byPricing));
         Assert.Equal(6, PerHour(bySku).Count); // every hour of the range has usage
         Assert.Equal(bySku, await CsvReportAsync(tenant, From, To));
+
+        // Hours stored before they kept a total are summed from their minutes: the same report.
+        var store = platform.Services.GetRequiredService<IDocumentStore>();
+        await using var strip = platform.Services.GetRequiredService<NpgsqlDataSource>()
+            .CreateCommand($"update {store.Options.Schema.For<RatableHour>()} set data = data - 'totalGpuSeconds' where data ->> 'tenantId' = $1");
+        strip.Parameters.Add(new NpgsqlParameter { Value = tenantId });
+        Assert.True(await strip.ExecuteNonQueryAsync() > 0);
+        Assert.Equal(bySku, await ReportAsync(tenant, From, To, "hour", "sku"));
     }
 
     /// <summary>Lease <paramref name="index"/>'s windows: two of every three hours, a few minutes each, fractions of a second included.</summary>

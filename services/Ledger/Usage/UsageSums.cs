@@ -18,8 +18,12 @@ public static class UsageSums
 {
     public static Task<IReadOnlyList<UsageSum>> ReadAsync(IQuerySession session, UsageQuery query, CancellationToken cancellationToken) =>
         query.GroupBy == UsageGrouping.Lease
-            ? SumAsync<UsageHour>(session, query, "gpuSeconds", "data ->> 'leaseId'", cancellationToken)
-            : SumAsync<RatableHour>(session, query, "totalGpuSeconds", null, cancellationToken);
+            ? SumAsync<UsageHour>(session, query, "(data ->> 'gpuSeconds')::numeric", "data ->> 'leaseId'", cancellationToken)
+            : SumAsync<RatableHour>(session, query, RatableHourTotal, null, cancellationToken);
+
+    /// <summary>An hour's stored total; an hour stored before totals were kept sums its minutes here instead (no rebuild needed).</summary>
+    private const string RatableHourTotal =
+        "coalesce((data ->> 'totalGpuSeconds')::numeric, (select sum(m::numeric) from jsonb_array_elements_text(data -> 'gpuSeconds') as m))";
 
     private static async Task<IReadOnlyList<UsageSum>> SumAsync<THour>(
         IQuerySession session, UsageQuery query, string gpuSeconds, string? lease, CancellationToken cancellationToken)
@@ -33,7 +37,7 @@ public static class UsageSums
             select json_build_object('start', bucket, 'sku', sku, 'pricing', pricing, 'gpuSeconds', gpu_seconds{leaseField})
             from (
                 select date_bin(?, {hour}, ?) as bucket, data ->> 'sku' as sku, data ->> 'pricing' as pricing{leaseColumn},
-                    sum((data ->> '{gpuSeconds}')::numeric) as gpu_seconds
+                    sum({gpuSeconds}) as gpu_seconds
                 from {options.Schema.For<THour>()}
                 where data ->> 'tenantId' = ? and {hour} >= ? and {hour} < ?
                 group by bucket, sku, pricing{leaseKey}
