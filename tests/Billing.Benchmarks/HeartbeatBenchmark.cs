@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Billing.Contracts;
 using Billing.Ledger.Usage;
+using Billing.ServiceDefaults;
 using Marten;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -15,7 +16,7 @@ namespace Billing.Benchmarks;
 /// <summary>
 /// Heartbeats accepted per second over HTTP by one host (Kestrel on loopback; the agents' client in
 /// this process), every node leased, so each heartbeat also meters its lease; then a tenant's month of
-/// usage at hourly grain read through <c>GET /v1/usage</c>, p50/p99, idle and under a paced heartbeat
+/// usage at hourly grain read through <c>GET /v1/usage</c> (by SKU; by lease too when idle), p50/p99, idle and under a paced heartbeat
 /// load. Each figure comes with the raw ceiling measured in the same run, the load average, the CPU
 /// and allocations it cost, and the spans the time went to. The billing clock follows the real one.
 /// </summary>
@@ -59,8 +60,11 @@ public static class HeartbeatBenchmark
         var ceiling = await RawCeiling.InsertRowsPerSecondAsync(host.Schema, TimeSpan.FromSeconds(2), stop);
         Console.WriteLine($"raw ceiling:         {ceiling:0} rows/s by multi-row INSERT (1,000 a statement, one connection), measured now (FACTS.md, quiet: 47,000)");
 
-        var idle = await QueryMonthAsync(tenantClient, month, queries, stop);
-        Console.WriteLine($"month query, idle:   {Latency.Summary(idle)} ({queries} reads of {month.Rows} hourly rows, {month.From:yyyy-MM}, hourly grain)");
+        var idle = await QueryMonthAsync(tenantClient, month, queries, "sku", stop);
+        Console.WriteLine($"month query, idle:   {Latency.Summary(idle)} ({queries} reads, {month.From:yyyy-MM}, hourly grain by SKU: " +
+            $"sums of {month.RatableHours} ratable hours for {month.Rows} lease hours)");
+        var byLease = await QueryMonthAsync(tenantClient, month, Math.Max(1, queries / 10), "lease", stop);
+        Console.WriteLine($"by lease, idle:      {Latency.Summary(byLease)} ({byLease.Count} reads, sums of the {month.Rows} lease hours, one bucket each)");
 
         var before = MachineCounters.Read();
         TrafficResult flat;
@@ -82,7 +86,7 @@ public static class HeartbeatBenchmark
         using var pacing = CancellationTokenSource.CreateLinkedTokenSource(stop);
         var paced = traffic.RunAsync(concurrency, pacedRate, pacing.Token, stop);
         await Task.Delay(TimeSpan.FromSeconds(2), stop);
-        var loaded = await QueryMonthAsync(tenantClient, month, queries, stop);
+        var loaded = await QueryMonthAsync(tenantClient, month, queries, "sku", stop);
         await pacing.CancelAsync();
         var pacedResult = await paced;
         await clockStop.CancelAsync();
@@ -123,9 +127,15 @@ public static class HeartbeatBenchmark
         return leases;
     }
 
-    private sealed record SeededMonth(DateTimeOffset From, DateTimeOffset To, int Rows);
+    private sealed record SeededMonth(DateTimeOffset From, DateTimeOffset To, int Rows, int RatableHours);
 
-    /// <summary>Last month's hourly usage of the tenant's leases: each lease runs <paramref name="hours"/> whole hours somewhere in it.</summary>
+    /// <summary>
+    /// Last month's usage of the tenant's leases, each running <paramref name="hours"/> whole hours somewhere in it
+    /// at 8 GPU-seconds a second, stored as the ledger keeps it for reads: the ratable hours the ledger writes
+    /// with the windows (folded by <see cref="RatableHour.AddTo"/> from each lease's minute windows), the tenant-month's
+    /// revision, and the lease hours the projection folds from the same windows. The windows themselves (minute
+    /// reads) are not stored: the month query at hourly grain does not read them.
+    /// </summary>
     private static async Task<SeededMonth> SeedMonthAsync(BenchHost host, string tenantId, IReadOnlyList<Guid> leases, int hours, CancellationToken stop)
     {
         var now = DateTimeOffset.UtcNow;
@@ -133,24 +143,43 @@ public static class HeartbeatBenchmark
         var from = to.AddMonths(-1);
         var span = (int)(to - from).TotalHours;
         hours = Math.Min(hours, span);
-        var rows = leases.SelectMany((lease, i) => Enumerable.Range((i * 7919) % (span - hours + 1), hours).Select(h => new UsageHour
+        var period = BillingPeriod.Of(from);
+        var ratable = new Dictionary<string, RatableHour>();
+        var leaseHours = new List<UsageHour>();
+        foreach (var (lease, i) in leases.Select((lease, i) => (lease, i)))
         {
-            Id = $"{tenantId}|{lease:N}|{from.AddHours(h):yyyyMMddHH}",
-            TenantId = tenantId,
-            LeaseId = lease,
-            Sku = Sku,
-            Pricing = PricingModel.OnDemand,
-            HourStart = from.AddHours(h),
-            GpuSeconds = 8 * 3600m,
-            Windows = 60,
-        })).ToList();
-        await host.Store.BulkInsertAsync(rows, BulkInsertMode.InsertsOnly, 10_000, stop);
-        return new SeededMonth(from, to, rows.Count);
+            foreach (var hour in Enumerable.Range((i * 7919) % (span - hours + 1), hours).Select(h => from.AddHours(h)))
+            {
+                var windows = Enumerable.Range(0, RatableHour.Minutes)
+                    .Select(m => new MeteredWindow(Guid.NewGuid(), lease, tenantId, Sku, PricingModel.OnDemand, hour.AddMinutes(m), 8 * 60m, Revision: 1))
+                    .ToList();
+                windows.ForEach(w => RatableHour.AddTo(ratable, w).Revision = 1);
+                leaseHours.Add(new UsageHour
+                {
+                    Id = $"{tenantId}|{lease:N}|{hour:yyyyMMddHH}",
+                    TenantId = tenantId,
+                    LeaseId = lease,
+                    Sku = Sku,
+                    Pricing = PricingModel.OnDemand,
+                    HourStart = hour,
+                    GpuSeconds = windows.Sum(w => w.GpuSeconds),
+                    Windows = windows.Count,
+                });
+            }
+        }
+
+        await host.Store.BulkInsertAsync(ratable.Values.ToList(), BulkInsertMode.InsertsOnly, 10_000, stop);
+        await host.Store.BulkInsertAsync([new UsageRevision { Id = UsageRevision.IdFor(tenantId, period), TenantId = tenantId, Period = period, Revision = 1 }],
+            BulkInsertMode.InsertsOnly, 10_000, stop);
+        await host.Store.BulkInsertAsync(leaseHours, BulkInsertMode.InsertsOnly, 10_000, stop);
+        await AnalyzeAsync(host, stop);
+        return new SeededMonth(from, to, leaseHours.Count, ratable.Count);
     }
 
-    private static async Task<IReadOnlyList<long>> QueryMonthAsync(HttpClient tenant, SeededMonth month, int count, CancellationToken stop)
+    private static async Task<IReadOnlyList<long>> QueryMonthAsync(HttpClient tenant, SeededMonth month, int count, string groupBy, CancellationToken stop)
     {
-        var uri = new Uri($"/v1/usage?from={month.From.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}&to={month.To.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}&granularity=hour",
+        var uri = new Uri(
+            $"/v1/usage?from={month.From.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}&to={month.To.UtcDateTime:yyyy-MM-dd'T'HH:mm:ss'Z'}&granularity=hour&groupBy={groupBy}",
             UriKind.Relative);
         var latencies = new List<long>();
         for (var i = 0; i < count; i++)
@@ -165,6 +194,16 @@ public static class HeartbeatBenchmark
         }
 
         return latencies;
+    }
+
+    /// <summary>Statistics of the seeded tables, as autovacuum gathers them after a load this size, so the plans are the ones a live store gets.</summary>
+    private static async Task AnalyzeAsync(BenchHost host, CancellationToken stop)
+    {
+        var tables = new[] { typeof(RatableHour), typeof(UsageHour) }.Select(t => host.Store.Options.FindOrResolveDocumentType(t).TableName.QualifiedName);
+        await using var connection = new NpgsqlConnection(BenchHost.PostgresConnectionString);
+        await connection.OpenAsync(stop);
+        await using var analyze = new NpgsqlCommand($"analyze {string.Join(", ", tables)}", connection);
+        await analyze.ExecuteNonQueryAsync(stop);
     }
 
     private static async Task<long> CountStoredAsync(string schema, CancellationToken stop)

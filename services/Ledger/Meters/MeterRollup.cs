@@ -100,33 +100,23 @@ public sealed partial class MeterRollup(
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var horizon = await log.CommittedHorizonAsync(connection, cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
-        var rows = await TakeAsync(connection, transaction, horizon, cancellationToken);
-        if (rows.Count == 0)
+        var (minutes, rolledTo, events) = await TakeAsync(connection, transaction, horizon, options.Value.Definitions, cancellationToken);
+        if (events == 0)
         {
             return 0;
         }
 
-        var meters = options.Value.Definitions;
-        var minutes = rows
-            .GroupBy(r => (r.TenantId, r.Meter, r.GroupKey, Minute: TimeBuckets.StartOfMinute(r.Time)))
-            .Select(g => (Key: g.Key, Rows: g, Aggregation: AggregationOf(meters, g.Key.Meter)))
-            .Select(g => new MeterUsageAggregated(g.Key.TenantId, g.Key.Meter, g.Key.GroupKey, g.Key.Minute,
-                g.Aggregation == MeterAggregation.Max ? g.Rows.Max(r => r.Value) : g.Rows.Sum(r => r.Value),
-                g.Rows.Count(), g.Rows.Min(r => r.Sequence), g.Rows.Max(r => r.Sequence), g.Aggregation))
-            .OrderBy(m => m.MinuteStart)
-            .ToList();
-
         await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: false));
-        await StoreAsync(session, minutes, meters, cancellationToken);
+        await StoreAsync(session, minutes, options.Value.Definitions, cancellationToken);
         await using (var mark = new NpgsqlCommand($"update {log.RolledTable} set seq = $1", connection, transaction))
         {
-            mark.Parameters.Add(new NpgsqlParameter { Value = rows[^1].Sequence });
+            mark.Parameters.Add(new NpgsqlParameter { Value = rolledTo });
             await mark.ExecuteNonQueryAsync(cancellationToken);
         }
 
         await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return rows.Count;
+        return (int)events;
     }
 
     /// <summary>Appends the minutes to their streams and adds them to their hours, raising each tenant-month's revision.</summary>
@@ -183,8 +173,13 @@ public sealed partial class MeterRollup(
     private static MeterAggregation AggregationOf(Dictionary<string, Meter> meters, string meter) =>
         meters.TryGetValue(meter, out var definition) ? definition.Aggregation : MeterAggregation.Sum;
 
-    /// <summary>The rows after the rolled sequence number up to <paramref name="horizon"/>; its row stays locked until the step commits.</summary>
-    private async Task<List<Row>> TakeAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long horizon, CancellationToken cancellationToken)
+    /// <summary>
+    /// The rows after the rolled sequence number up to <paramref name="horizon"/> (at most <see cref="RowsPerStep"/>),
+    /// summed per tenant, meter, group and minute by PostgreSQL: the rows never cross to this process, only their
+    /// minutes. Returns those, the last sequence number taken and how many rows; the rolled row stays locked until the step commits.
+    /// </summary>
+    private async Task<(List<MeterUsageAggregated> Minutes, long RolledTo, long Events)> TakeAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, long horizon, Dictionary<string, Meter> meters, CancellationToken cancellationToken)
     {
         long rolled;
         await using (var lockRolled = new NpgsqlCommand($"select seq from {log.RolledTable} for update", connection, transaction))
@@ -192,24 +187,35 @@ public sealed partial class MeterRollup(
             rolled = (long)(await lockRolled.ExecuteScalarAsync(cancellationToken))!;
         }
 
+        // date_bin from the epoch, not date_trunc: whole UTC minutes whatever the session's time zone.
         await using var command = new NpgsqlCommand(
-            $"select seq, tenant_id, meter, group_key, value, event_time from {log.Table} where seq > $1 and seq <= $2 order by seq limit {RowsPerStep}",
+            $"""
+            with taken as (
+                select seq, tenant_id, meter, group_key, value, event_time from {log.Table} where seq > $1 and seq <= $2 order by seq limit {RowsPerStep})
+            select tenant_id, meter, group_key, date_bin('1 minute', event_time, timestamptz '1970-01-01 00:00:00+00') as minute,
+                sum(value), max(value), count(*), min(seq), max(seq)
+            from taken group by 1, 2, 3, 4 order by minute, min(seq)
+            """,
             connection, transaction);
         command.Parameters.Add(new NpgsqlParameter { Value = rolled });
         command.Parameters.Add(new NpgsqlParameter { Value = horizon });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var rows = new List<Row>();
+        var minutes = new List<MeterUsageAggregated>();
+        var (rolledTo, events) = (rolled, 0L);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new Row(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetDecimal(4),
-                new DateTimeOffset(reader.GetDateTime(5), TimeSpan.Zero)));
+            var meter = reader.GetString(1);
+            var aggregation = AggregationOf(meters, meter);
+            var count = reader.GetInt64(6);
+            var last = reader.GetInt64(8);
+            minutes.Add(new MeterUsageAggregated(reader.GetString(0), meter, reader.GetString(2), new DateTimeOffset(reader.GetDateTime(3), TimeSpan.Zero),
+                aggregation == MeterAggregation.Max ? reader.GetDecimal(5) : reader.GetDecimal(4), count, reader.GetInt64(7), last, aggregation));
+            (rolledTo, events) = (Math.Max(rolledTo, last), events + count);
         }
 
-        return rows;
+        return (minutes, rolledTo, events);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Rolling up metered events failed; the next pass takes them again.")]
     private static partial void LogRollupFailed(ILogger logger, Exception exception);
-
-    private sealed record Row(long Sequence, string TenantId, string Meter, string GroupKey, decimal Value, DateTimeOffset Time);
 }

@@ -30,6 +30,12 @@ public sealed class RatableHour
     /// <summary>Billed GPU-seconds per minute of the hour.</summary>
     public decimal[] GpuSeconds { get; set; } = new decimal[Minutes];
 
+    /// <summary>
+    /// The hour's billed GPU-seconds, the sum of its minutes: stored with the document (serialized, never read
+    /// back) so that usage reports sum hours in PostgreSQL without unpacking the minutes.
+    /// </summary>
+    public decimal TotalGpuSeconds => GpuSeconds.Sum();
+
     /// <summary>Leased GPU-seconds not billed (unhealthy GPU or node) per minute of the hour.</summary>
     public decimal[] UnbilledGpuSeconds { get; set; } = new decimal[Minutes];
 

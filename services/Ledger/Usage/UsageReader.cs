@@ -2,7 +2,10 @@ using Marten;
 
 namespace Billing.Ledger.Usage;
 
-/// <summary>Answers usage questions: minutes from the stored windows, hours and days from the hourly projection.</summary>
+/// <summary>
+/// Answers usage questions: minutes, nodes and single leases from the stored windows; other hours and days
+/// from sums PostgreSQL computes over the hourly documents (<see cref="UsageSums"/>).
+/// </summary>
 public sealed class UsageReader(IQuerySession session)
 {
     public async Task<UsageReport> ReadAsync(UsageQuery query, CancellationToken cancellationToken)
@@ -21,10 +24,8 @@ public sealed class UsageReader(IQuerySession session)
         }
         else
         {
-            var hours = await session.Query<UsageHour>()
-                .Where(h => h.TenantId == query.TenantId && h.HourStart >= query.From && h.HourStart < query.To)
-                .ToListAsync(cancellationToken);
-            rows = hours.Select(h => (h.HourStart, query.KeyOf(h.Sku, h.LeaseId, h.Pricing), h.GpuSeconds));
+            var sums = await UsageSums.ReadAsync(session, query, cancellationToken);
+            rows = sums.Select(s => (s.Start, query.KeyOf(s.Sku, s.LeaseId, s.Pricing), s.GpuSeconds));
         }
 
         var buckets = rows
