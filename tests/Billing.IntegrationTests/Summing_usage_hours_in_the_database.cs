@@ -4,8 +4,8 @@ using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Messaging;
 using Marten;
-using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -38,10 +38,10 @@ public sealed class Summing_usage_hours_in_the_database(Platform platform) : ICl
         usage.Add(Usage(tenantId, leaseIds[0], 0, From.AddMinutes(-1), 17.5m));
         usage.Add(Usage(tenantId, leaseIds[2], 2, To, 33.25m));
         usage.Add(Usage("someone-else", Guid.NewGuid(), 0, From, 1000m));
-        var bus = platform.Services.GetRequiredService<IBus>();
+        var ledger = platform.Services.GetRequiredService<LedgerRouter>();
         foreach (var batch in usage.Chunk(25))
         {
-            await bus.Publish(new UsageRecordedBatch(Guid.NewGuid(), batch));
+            await ledger.SendAsync(new UsageRecordedBatch(Guid.NewGuid(), batch));
         }
 
         var mine = usage.Where(u => u.TenantId == tenantId).ToList();
