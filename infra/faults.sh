@@ -110,9 +110,9 @@ delay() {
 # before a minute ends; one shorter than that still holds back that minute's windows as they close).
 minutes_in() { local m first=$((($1 + 59) / 60 * 60)); for ((m = first; m <= $2 || m == first; m += 60)); do echo "$m"; done; }
 faulty=" $(for f in "${faults[@]}"; do IFS='|' read -r _ start end _ <<<"$f"; minutes_in "$start" "$end"; done | tr '\n' ' ')"
-# Minutes that end after the demo released its leases are cut short (their windows close at the release): left out.
+# Minutes that end after the demo ended its leases are cut short (their windows close at the end): left out.
 released=$(psql_q "select coalesce(extract(epoch from max((data->>'endedAt')::timestamptz))::bigint, 0) from billing.mt_events
-  where type = 'lease_ended' and data->>'state' = 'Released'")
+  where type = 'lease_ended'")
 normal=()
 for m in $(psql_q "select distinct extract(epoch from (data->>'windowStart')::timestamptz)::bigint + 60 from billing.mt_events
     where type = 'usage_recorded' and extract(epoch from (data->>'windowStart')::timestamptz)::bigint + 60 <= $released order by 1"); do
