@@ -36,6 +36,8 @@ public sealed class LedgerModule : IBillingModule
         builder.Services.AddSingleton(sp => new LedgerMetrics(sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), TimeProvider.System));
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplayRunner>());
         builder.Services.AddSingleton(LedgerInstance.From(builder.Configuration));
+        builder.Services.AddSingleton<LedgerBatchWriter>();
+        builder.Services.AddSingleton<OrderedBatches>();
         builder.Services.AddHostedService<LedgerStandbyPartitions>();
         builder.Services.AddSingleton<ProjectionLag>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ProjectionLag>());

@@ -117,22 +117,29 @@ public sealed class Storing_usage_exactly_once(Platform platform) : IClassFixtur
     [Fact]
     public async Task A_lease_ended_right_after_its_last_usage_lands_after_it_in_the_stream()
     {
-        var leaseId = Guid.NewGuid();
+        var leaseIds = Enumerable.Range(0, 30).Select(_ => Guid.NewGuid()).ToList();
         var ledger = platform.Services.GetRequiredService<LedgerRouter>();
 
-        // As a lease grain does: each window sent once the broker confirmed the one before, then the end at once.
-        await ledger.SendAsync(new LeaseStarted(leaseId, "tenant-x", "node-x", "H100-SXM-80GB", PricingModel.OnDemand, [0], Window));
-        foreach (var minute in Enumerable.Range(0, 5))
+        // As lease grains do, many at once (one tenant, one partition; batches fill and split between them): each
+        // window sent once the broker confirmed the one before, then the end at once.
+        await Task.WhenAll(leaseIds.Select(async leaseId =>
         {
-            await ledger.SendAsync(new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, minute, 60m)]));
-        }
+            await ledger.SendAsync(new LeaseStarted(leaseId, "tenant-x", "node-x", "H100-SXM-80GB", PricingModel.OnDemand, [0], Window));
+            foreach (var minute in Enumerable.Range(0, 5))
+            {
+                await ledger.SendAsync(new UsageRecordedBatch(Guid.NewGuid(), [Usage(leaseId, minute, 60m)]));
+            }
 
-        await ledger.SendAsync(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddMinutes(5)));
+            await ledger.SendAsync(new LeaseEnded(leaseId, "tenant-x", "Ended", Window.AddMinutes(5)));
+        }));
 
-        await PlatformClient.EventuallyAsync(async () => (await StoredAsync(leaseId)).Events, 7);
         await using var session = platform.Services.GetRequiredService<IDocumentStore>().QuerySession();
-        var events = await session.Events.FetchStreamAsync(leaseId);
-        Assert.Equal([typeof(LeaseStarted), .. Enumerable.Repeat(typeof(UsageRecorded), 5), typeof(LeaseEnded)], events.Select(e => e.EventType));
-        Assert.Equal(Enumerable.Range(0, 5).Select(m => Window.AddMinutes(m)), events.Select(e => e.Data).OfType<UsageRecorded>().Select(u => u.WindowStart));
+        foreach (var leaseId in leaseIds)
+        {
+            await PlatformClient.EventuallyAsync(async () => (await StoredAsync(leaseId)).Events, 7);
+            var events = await session.Events.FetchStreamAsync(leaseId);
+            Assert.Equal([typeof(LeaseStarted), .. Enumerable.Repeat(typeof(UsageRecorded), 5), typeof(LeaseEnded)], events.Select(e => e.EventType));
+            Assert.Equal(Enumerable.Range(0, 5).Select(m => Window.AddMinutes(m)), events.Select(e => e.Data).OfType<UsageRecorded>().Select(u => u.WindowStart));
+        }
     }
 }
