@@ -115,7 +115,7 @@ public static class FleetServices
 
         services.Configure<MeteringOptions>(configuration.GetSection(MeteringOptions.Section));
         services.Configure<TelemetryOptions>(configuration.GetSection(TelemetryOptions.Section));
-        services.AddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddBillingDataSource(configuration);
         services.AddSingleton(sp => new GpuTelemetryStore(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing"));
         services.AddSingleton<LeaseTelemetryReader>();
         services.AddSingleton<ILeaseEnergyReader>(sp => sp.GetRequiredService<LeaseTelemetryReader>());

@@ -22,6 +22,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Npgsql;
 using Weasel.Core;
 
 namespace Billing.ServiceDefaults;
@@ -64,9 +65,10 @@ public static class ServiceDefaultsExtensions
         builder.AddBillingTelemetry();
         services.AddBillingHealthChecks(configuration);
 
+        services.AddBillingDataSource(configuration);
         services.AddMarten(sp =>
             {
-                var options = BillingMarten.Options(configuration.PostgresConnectionString(), configuration["Billing:Schema"] ?? "billing");
+                var options = BillingMarten.Options(sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing");
                 options.Logger(new MartenCommandLog(sp.GetRequiredService<ILogger<IDocumentStore>>()));
                 return options;
             })

@@ -34,7 +34,7 @@ public class Platform : IAsyncLifetime
     /// </summary>
     public static readonly DateTimeOffset Start = PlatformClient.NextMonth(DateTimeOffset.UtcNow).AddDays(1).AddHours(9);
 
-    private static readonly string Postgres =
+    protected static readonly string Postgres =
         Environment.GetEnvironmentVariable("ConnectionStrings__Postgres") ?? "Host=127.0.0.1;Port=55432;Database=billing;Username=billing;Password=billing";
 
     private static readonly string RabbitManagement =

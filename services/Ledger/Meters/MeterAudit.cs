@@ -22,7 +22,7 @@ public sealed class MeterAudit(NpgsqlDataSource dataSource, IDocumentStore store
     /// <summary>Registers the audit where the ledger's meters or invoicing's reconciliation run (both, in one host).</summary>
     public static void Add(IServiceCollection services, IConfiguration configuration)
     {
-        services.TryAddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddBillingDataSource(configuration);
         services.TryAddSingleton(sp => new MeterAudit(
             sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<IDocumentStore>(), configuration["Billing:Schema"] ?? "billing"));
     }

@@ -18,7 +18,7 @@ public static class MeterServices
         var configuration = builder.Configuration;
         services.Configure<MeterOptions>(configuration.GetSection(MeterOptions.Section));
         services.AddHostedService<MeterVersions>();
-        services.TryAddSingleton(_ => NpgsqlDataSource.Create(configuration.PostgresConnectionString()));
+        services.AddBillingDataSource(configuration);
         services.AddSingleton(sp => new MeterEventLog(
             sp.GetRequiredService<NpgsqlDataSource>(), configuration["Billing:Schema"] ?? "billing", sp.GetRequiredService<ILogger<MeterEventLog>>()));
         services.AddHostedService(sp => sp.GetRequiredService<MeterEventLog>());

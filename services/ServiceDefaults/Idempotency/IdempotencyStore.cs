@@ -34,13 +34,13 @@ public sealed record IdempotencyClaim(ClaimOutcome Outcome, Guid Token = default
 /// Answers are kept for <see cref="Retention"/> and swept hourly.
 /// </summary>
 public sealed partial class IdempotencyStore(
-    IConfiguration configuration, [FromKeyedServices(BillingClock.Key)] TimeProvider time, ILogger<IdempotencyStore> logger) : BackgroundService
+    NpgsqlDataSource dataSource, IConfiguration configuration, [FromKeyedServices(BillingClock.Key)] TimeProvider time, ILogger<IdempotencyStore> logger)
+    : BackgroundService
 {
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
     public static readonly TimeSpan ClaimLease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SweepEvery = TimeSpan.FromHours(1);
 
-    private readonly NpgsqlDataSource dataSource = NpgsqlDataSource.Create(configuration.PostgresConnectionString());
     private readonly string schema = configuration["Billing:Schema"] ?? "billing";
 
     private string Table => $"{schema}.idempotency_keys";
