@@ -166,7 +166,7 @@ public static class HeartbeatEndpoints
         }
 
         var observedAt = MeteringRules.ToMillisecond(request.ObservedAt!.Value);
-        var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(
+        var admission = await grains.Reference<INodeGrain>(nodeId).RecordHeartbeat(
             new HeartbeatSample(observedAt, healthy), reported, GpuTelemetry.Readings(request.Gpus!));
         metrics.Heartbeat(admission);
         return admission switch

@@ -264,7 +264,7 @@ public sealed class NodeGrain(
         }
     }
 
-    private ILeaseGrain Lease(Guid id) => GrainFactory.GetGrain<ILeaseGrain>(id);
+    private ILeaseGrain Lease(Guid id) => GrainFactory.Reference<ILeaseGrain>(id);
 
     private bool Accepting(out HeartbeatSample heartbeat)
     {
