@@ -52,11 +52,11 @@ public sealed class LedgerModule : IBillingModule
             options.Events.AddEventType<LeaseNodeReplaced>();
             options.Events.AddEventType<LeaseNodeJoined>();
             options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
-            options.Schema.For<RatableHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index([h => h.TenantId, h => h.HourStart]);
+            options.Schema.For<RatableHour>().UseOptimisticConcurrency(true).Index(h => h.Period);
             options.Schema.For<UsageRevision>().UseOptimisticConcurrency(true).Index(r => r.Period);
             options.Schema.For<AppliedFact>();
             options.Schema.For<ReplayRun>();
-            options.Schema.For<UsageHour>().Index([h => h.TenantId, h => h.HourStart]);
+            UsageColumns.Configure(options);
             options.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
         });
     }

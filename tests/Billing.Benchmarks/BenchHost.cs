@@ -52,6 +52,9 @@ public sealed class BenchHost : IAsyncDisposable
 
     public string Schema { get; } = $"bench_{Guid.NewGuid():N}"[..18];
 
+    /// <summary>The RabbitMQ virtual host the host runs on, for a second process to join it.</summary>
+    public string RabbitMqConnectionString => $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}";
+
     /// <summary>Warnings and errors the host logged.</summary>
     public HostLog Log { get; } = new();
 
@@ -62,13 +65,16 @@ public sealed class BenchHost : IAsyncDisposable
     /// <summary>The host's services, e.g. to resolve a job and run it directly.</summary>
     public IServiceProvider Services => factory!.Services;
 
-    /// <summary>Starts the host; <paramref name="overKestrel"/> serves it on a loopback port (real sockets) instead of in memory.</summary>
-    public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart, bool overKestrel = false)
+    /// <summary>
+    /// Starts the host; <paramref name="overKestrel"/> serves it on a loopback port (real sockets) instead of in memory;
+    /// <paramref name="settings"/> are configuration settings added to (or replacing) the defaults.
+    /// </summary>
+    public static async Task<BenchHost> StartAsync(DateTimeOffset clockStart, bool overKestrel = false, IReadOnlyDictionary<string, string>? settings = null)
     {
         var host = new BenchHost(clockStart);
         try
         {
-            await host.InitializeAsync(overKestrel);
+            await host.InitializeAsync(overKestrel, settings ?? new Dictionary<string, string>());
             return host;
         }
         catch
@@ -162,7 +168,7 @@ public sealed class BenchHost : IAsyncDisposable
     /// <summary>Where the API answers: Kestrel's loopback address, or the in-memory server's.</summary>
     public Uri BaseAddress { get; private set; } = new("http://localhost");
 
-    private async Task InitializeAsync(bool overKestrel)
+    private async Task InitializeAsync(bool overKestrel, IReadOnlyDictionary<string, string> settings)
     {
         rabbit.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String("guest:guest"u8.ToArray()));
         (await rabbit.PutAsync(new Uri($"/api/vhosts/{vhost}", UriKind.Relative), null)).EnsureSuccessStatusCode();
@@ -178,9 +184,14 @@ public sealed class BenchHost : IAsyncDisposable
             host.UseSetting("Billing:OpsKey", OpsKey);
             host.UseSetting("Billing:Schema", Schema);
             host.UseSetting("ConnectionStrings:Postgres", Postgres);
-            host.UseSetting("ConnectionStrings:RabbitMq", $"amqp://guest:guest@127.0.0.1:{RabbitPort}/{vhost}");
+            host.UseSetting("ConnectionStrings:RabbitMq", RabbitMqConnectionString);
             host.UseSetting("Silo:SiloPort", siloPort.ToString(CultureInfo.InvariantCulture));
             host.UseSetting("Silo:GatewayPort", gatewayPort.ToString(CultureInfo.InvariantCulture));
+            foreach (var (key, value) in settings)
+            {
+                host.UseSetting(key, value);
+            }
+
             host.ConfigureTestServices(services =>
             {
                 services.AddKeyedSingleton<TimeProvider>(Billing.ServiceDefaults.BillingClock.Key, Clock);
@@ -202,7 +213,8 @@ public sealed class BenchHost : IAsyncDisposable
         (await client.GetAsync(new Uri("/health", UriKind.Relative))).EnsureSuccessStatusCode();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port free at the time of asking.</summary>
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

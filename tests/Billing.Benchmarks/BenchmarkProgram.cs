@@ -26,9 +26,10 @@ public static class BenchmarkProgram
           ingest [--events 200000] [--clients 1] [--duplicates 10] [--tenants 10]
               token CloudEvents through POST /v1/events in posts of 1,000 (a share of them copies): events/s stored durably,
               p50/p99 of a post, then how long until the rollup and the usage API show the last event, and nothing counted twice
-          ledger [--records 50000] [--leases 2000] [--tenants 20] [--per-publish 4] [--raw 50000]
+          ledger [--records 50000] [--leases 2000] [--tenants 20] [--per-publish 4] [--raw 50000] [--processes 1]
               usage records through the fleet outbox, RabbitMQ and the ledger: records/s stored, the hourly projection's delay,
-              beside binary COPY and Marten quick append measured in the same run
+              beside binary COPY and Marten quick append measured in the same run; --processes 2 adds a second ledger process
+              (services/Host, ledger only, instance 1 of 2) that stores half the partitions
           heartbeats [--nodes 2000] [--gpus 8] [--seconds 10] [--concurrency 128] [--paced-rate 5000] [--lease-hours 24] [--queries 200]
               heartbeats/s over HTTP (Kestrel) with every node leased, beside the raw INSERT ceiling measured in the same run, where
               the time went; a tenant's month of usage at hourly grain p50/p99, idle and under the paced rate; every 202 stored
@@ -67,6 +68,12 @@ public static class BenchmarkProgram
             e.Cancel = true;
             stop.Cancel();
         };
+        // SIGTERM as Ctrl-C: the run stops and cleans up (schema, virtual host, child processes) rather than dying in place.
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
 
         Console.WriteLine($"benchmark:           {args[0]}");
         Console.WriteLine($"machine:             {Environment.ProcessorCount} logical processors, {RuntimeInformation.OSDescription}, " +

@@ -3,8 +3,10 @@ using System.Globalization;
 using Billing.Contracts;
 using Billing.Contracts.Fleet;
 using Billing.Fleet.Messaging;
+using Billing.Ledger.Partitions;
 using Billing.Ledger.Usage;
 using Billing.ServiceDefaults;
+using Billing.ServiceDefaults.Messaging;
 using Marten;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -18,26 +20,55 @@ namespace Billing.Benchmarks;
 /// last record stored; then how long the async hourly projection takes to show them all. In the same
 /// run, on the same PostgreSQL, the raw ceilings it is compared with: binary COPY of ~200-byte rows
 /// and Marten's quick append at ten events per stream. Absolute figures on a shared machine move by a
-/// factor of three from run to run; the ratios do not.
+/// factor of three from run to run; the ratios do not. With <c>--processes 2</c> a second ledger process
+/// (<see cref="LedgerProcess"/>) stores the partitions of instance 1 of 2 while this one stores instance 0's.
 /// </summary>
 public static class LedgerBenchmark
 {
-    public static readonly string[] OptionNames = ["records", "leases", "tenants", "per-publish", "raw"];
+    public static readonly string[] OptionNames = ["records", "leases", "tenants", "per-publish", "raw", "processes"];
 
     private static readonly DateTimeOffset Start = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
 
     public static async Task<bool> RunAsync(Options options, CancellationToken stop)
     {
-        var (records, leases, tenants, perPublish, raw) =
-            (options.Get("records", 50_000), options.Get("leases", 2_000), options.Get("tenants", 20), options.Get("per-publish", 4), options.Get("raw", 50_000));
+        var (records, leases, tenants, perPublish, raw, processes) =
+            (options.Get("records", 50_000), options.Get("leases", 2_000), options.Get("tenants", 20), options.Get("per-publish", 4), options.Get("raw", 50_000),
+                options.Get("processes", 1));
+        if (processes > 2)
+        {
+            Console.Error.WriteLine("--processes takes 1 or 2");
+            return false;
+        }
+
         Console.WriteLine($"settings:            {records} usage records over {leases} leases of {tenants} tenants, {perPublish} per hand-over; raw ceilings on {raw} rows/events");
         Console.WriteLine($"load average:        {MachineCounters.LoadAverage()} (before)");
-        await using var host = await BenchHost.StartAsync(Start);
+        await using var host = await BenchHost.StartAsync(Start, settings: processes == 1 ? null : new Dictionary<string, string>
+        {
+            ["Billing:Ledger:Instance"] = "0",
+            ["Billing:Ledger:Instances"] = "2",
+            ["Billing:Ledger:StandbyAfter"] = LedgerProcess.StandbyAfter,
+        });
+        using var second = processes == 1 ? null : await LedgerProcess.StartAsync(host, 1, 2, stop);
+        if (second is not null)
+        {
+            Console.WriteLine($"ledger processes:    this one (instance 0 of 2, and the load) and pid {second.Id} (instance 1 of 2, log {second.LogPath})");
+        }
 
+        var (before, secondBefore) = (MachineCounters.Read(), second?.Cpu);
         var (stored, seconds) = await StoreAsync(host, records, leases, tenants, perPublish, stop);
+        var (after, secondCpu) = (MachineCounters.Read(), second?.Cpu - secondBefore);
         var rate = stored / seconds;
         Console.WriteLine($"ledger:              {stored} of {records} stored in {seconds:0.00} s -> {rate:0} usage records/s");
+        Console.WriteLine($"where the time went: {after.Since(before, stored, "record")}");
+        if (second is not null && secondCpu is { } cpu)
+        {
+            var byInstance = await StoredByInstanceAsync(host, tenants, stop);
+            Console.WriteLine($"second process:      {cpu.TotalSeconds:0.0} s CPU ({cpu / (TimeSpan.FromSeconds(seconds) * Environment.ProcessorCount):P0} of the machine), " +
+                $"{cpu.TotalMicroseconds / Math.Max(1, byInstance[1]):0} µs CPU per record it stored (among the others above); this one {(after.ProcessCpu - before.ProcessCpu).TotalSeconds:0.0} s CPU");
+            Console.WriteLine($"stored, by owner:    instance 0 (this process) {byInstance[0]}, instance 1 (pid {second.Id}) {byInstance[1]}");
+        }
+
         var (projected, behind) = await ProjectedAsync(host, records, stop);
         Console.WriteLine($"hourly projection:   {projected} of {records} windows in the read model {behind:0.00} s after the last was stored");
 
@@ -60,7 +91,7 @@ public static class LedgerBenchmark
         var handOvers = Enumerable.Range(0, records)
             .Select(i => (Lease: i % leases, Minute: i / leases))
             .GroupBy(r => (r.Lease, Chunk: r.Minute / perPublish))
-            .Select(g => g.Select(r => Usage(leaseIds[r.Lease], $"bench-tenant-{r.Lease % tenants}", r.Minute)).ToList())
+            .Select(g => g.Select(r => Usage(leaseIds[r.Lease], TenantId(r.Lease % tenants), r.Minute)).ToList())
             .ToList();
 
         var began = Stopwatch.GetTimestamp();
@@ -78,6 +109,27 @@ public static class LedgerBenchmark
         var seconds = Stopwatch.GetElapsedTime(began).TotalSeconds;
         await publishing;
         return (stored, seconds);
+    }
+
+    private static string TenantId(int tenant) => $"bench-tenant-{tenant}";
+
+    /// <summary>
+    /// Records stored of the tenants each of two instances owns: with a standby delay longer than the run, a
+    /// partition's records are stored by its owner alone.
+    /// </summary>
+    private static async Task<long[]> StoredByInstanceAsync(BenchHost host, int tenants, CancellationToken stop)
+    {
+        var queues = host.Services.GetRequiredService<LedgerQueues>();
+        var stored = new long[2];
+        await using var session = host.Store.QuerySession();
+        foreach (var instance in new[] { 0, 1 })
+        {
+            var owner = new LedgerInstance(instance, 2, TimeSpan.Zero);
+            var owned = Enumerable.Range(0, tenants).Select(TenantId).Where(t => owner.Owns(queues.PartitionOf(t))).ToArray();
+            stored[instance] = await session.Query<MeteredWindow>().CountAsync(w => w.TenantId.IsOneOf(owned), stop);
+        }
+
+        return stored;
     }
 
     private static UsageRecorded Usage(Guid leaseId, string tenantId, int minute) =>

@@ -32,7 +32,8 @@ public sealed class RatableHour
 
     /// <summary>
     /// The hour's billed GPU-seconds, the sum of its minutes: stored with the document (serialized, never read
-    /// back) so that usage reports sum hours in PostgreSQL without unpacking the minutes.
+    /// back) and in a column of its own (<see cref="UsageColumns"/>), so that usage reports sum hours in
+    /// PostgreSQL without unpacking the minutes.
     /// </summary>
     public decimal TotalGpuSeconds => GpuSeconds.Sum();
 

@@ -11,36 +11,33 @@ public sealed record UsageSum(DateTimeOffset Start, string Sku, PricingModel Pri
 /// month of a large tenant costs its buckets, not its documents. By SKU or pricing model the sums come from
 /// the <see cref="RatableHour"/>s (written with the windows, in their transaction: what rating reads); by
 /// lease from the <see cref="UsageHour"/>s (the async projection, the one source that keeps leases apart).
-/// The filters use the same expressions as the documents' indexes, so PostgreSQL answers from the
-/// (tenant, hour) index. Sums are numeric, exact as the decimals they are read back into.
+/// Both read the <see cref="UsageColumns"/>, from the (tenant, hour) index, never the JSON documents. Sums are
+/// numeric, exact as the decimals they are read back into.
 /// </summary>
 public static class UsageSums
 {
     public static Task<IReadOnlyList<UsageSum>> ReadAsync(IQuerySession session, UsageQuery query, CancellationToken cancellationToken) =>
         query.GroupBy == UsageGrouping.Lease
-            ? SumAsync<UsageHour>(session, query, "(data ->> 'gpuSeconds')::numeric", "data ->> 'leaseId'", cancellationToken)
+            ? SumAsync<UsageHour>(session, query, "gpu_seconds", "lease_id", cancellationToken)
             : SumAsync<RatableHour>(session, query, RatableHourTotal, null, cancellationToken);
 
     /// <summary>An hour's stored total; an hour stored before totals were kept sums its minutes here instead (no rebuild needed).</summary>
     private const string RatableHourTotal =
-        "coalesce((data ->> 'totalGpuSeconds')::numeric, (select sum(m::numeric) from jsonb_array_elements_text(data -> 'gpuSeconds') as m))";
+        "coalesce(total_gpu_seconds, (select sum(m::numeric) from jsonb_array_elements_text(data -> 'gpuSeconds') as m))";
 
     private static async Task<IReadOnlyList<UsageSum>> SumAsync<THour>(
         IQuerySession session, UsageQuery query, string gpuSeconds, string? lease, CancellationToken cancellationToken)
     {
         await session.Database.EnsureStorageExistsAsync(typeof(THour), cancellationToken);
-        var options = session.DocumentStore.Options;
-        var hour = $"{options.DatabaseSchemaName}.mt_immutable_timestamptz(data ->> 'hourStart')";
-        var (leaseColumn, leaseKey, leaseField) = lease is null ? ("", "", "") : ($", {lease} as lease", ", lease", ", 'leaseId', lease");
+        var (leaseColumn, leaseField) = lease is null ? ("", "") : ($", {lease}", $", 'leaseId', {lease}");
         return await session.QueryAsync<UsageSum>(
             $"""
             select json_build_object('start', bucket, 'sku', sku, 'pricing', pricing, 'gpuSeconds', gpu_seconds{leaseField})
             from (
-                select date_bin(?, {hour}, ?) as bucket, data ->> 'sku' as sku, data ->> 'pricing' as pricing{leaseColumn},
-                    sum({gpuSeconds}) as gpu_seconds
-                from {options.Schema.For<THour>()}
-                where data ->> 'tenantId' = ? and {hour} >= ? and {hour} < ?
-                group by bucket, sku, pricing{leaseKey}
+                select date_bin(?, hour_start, ?) as bucket, sku, pricing{leaseColumn}, sum({gpuSeconds}) as gpu_seconds
+                from {session.DocumentStore.Options.Schema.For<THour>()}
+                where tenant_id = ? and hour_start >= ? and hour_start < ?
+                group by bucket, sku, pricing{leaseColumn}
             ) as sums
             """,
             cancellationToken,
