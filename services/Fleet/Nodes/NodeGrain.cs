@@ -220,22 +220,25 @@ public sealed class NodeGrain(
     public async Task Tick()
     {
         var now = Now;
-        foreach (var (id, allocation) in allocated.ToList())
+        if (AnyDue(now))
         {
-            if (!allocated.ContainsKey(id))
+            foreach (var (id, allocation) in allocated.ToList())
             {
-                continue;
-            }
+                if (!allocated.ContainsKey(id))
+                {
+                    continue;
+                }
 
-            if (allocation.PreemptAt <= now)
-            {
-                allocated.Remove(id);
-                await Lease(id).CompletePreemption();
-            }
-            else if (allocation.StartsAt <= now)
-            {
-                allocated[id] = allocation with { StartsAt = null };
-                await Lease(id).Activate();
+                if (allocation.PreemptAt <= now)
+                {
+                    allocated.Remove(id);
+                    await Lease(id).CompletePreemption();
+                }
+                else if (allocation.StartsAt <= now)
+                {
+                    allocated[id] = allocation with { StartsAt = null };
+                    await Lease(id).Activate();
+                }
             }
         }
 
@@ -251,8 +254,27 @@ public sealed class NodeGrain(
             return;
         }
 
+        if (failedSince.Count == 0)
+        {
+            return;
+        }
+
         var failedTooLong = failedSince.Where(f => now - f.Value > leases.FailedGpuGrace).Aggregate(0UL, (mask, f) => mask | (1UL << f.Key));
         await FailLeasesAsync(allocated.Where(a => a.Value.StartsAt is null && (a.Value.Mask & failedTooLong) != 0).Select(a => a.Key).ToList(), now);
+    }
+
+    /// <summary>Whether a preemption or a delayed start is due: Tick runs after every heartbeat, and usually none is.</summary>
+    private bool AnyDue(DateTimeOffset now)
+    {
+        foreach (var allocation in allocated.Values)
+        {
+            if (allocation.PreemptAt <= now || allocation.StartsAt <= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task FailLeasesAsync(IReadOnlyList<Guid> leaseIds, DateTimeOffset at)
