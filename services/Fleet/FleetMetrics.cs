@@ -52,7 +52,15 @@ public sealed class FleetMetrics
 
     public void Published(int windows) => published.Add(windows);
 
-    public void Node(string nodeId, string sku, int free, int leased, int unhealthy) => nodes[nodeId] = new NodeGpus(sku, free, leased, unhealthy);
+    /// <summary>Called after every node grain call: stores only a change (an update allocates in the dictionary).</summary>
+    public void Node(string nodeId, string sku, int free, int leased, int unhealthy)
+    {
+        var gpus = new NodeGpus(sku, free, leased, unhealthy);
+        if (!nodes.TryGetValue(nodeId, out var had) || had != gpus)
+        {
+            nodes[nodeId] = gpus;
+        }
+    }
 
     public void Lease(Guid leaseId, string sku, string state, bool ended)
     {
@@ -90,5 +98,5 @@ public sealed class FleetMetrics
     private IEnumerable<Measurement<int>> ObserveLeases() =>
         leases.Values.GroupBy(l => l).Select(g => new Measurement<int>(g.Count(), new("sku", g.Key.Sku), new("state", g.Key.State)));
 
-    private sealed record NodeGpus(string Sku, int Free, int Leased, int Unhealthy);
+    private readonly record struct NodeGpus(string Sku, int Free, int Leased, int Unhealthy);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Billing.Fleet.Metering;
 using Billing.Fleet.Nodes;
 using Billing.Fleet.Telemetry;
@@ -11,7 +12,18 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Billing.Fleet.Heartbeats;
 
-public sealed record PostHeartbeat(DateTimeOffset? ObservedAt, IReadOnlyList<GpuTelemetry?>? Gpus);
+/// <remarks>
+/// The parameterless constructors are the ones JSON uses: System.Text.Json binds constructor parameters
+/// through a boxed argument array (ten boxes per GPU here), but sets init properties directly.
+/// </remarks>
+public sealed record PostHeartbeat(DateTimeOffset? ObservedAt, IReadOnlyList<GpuTelemetry?>? Gpus)
+{
+    [JsonConstructor]
+    public PostHeartbeat()
+        : this(null, null)
+    {
+    }
+}
 
 public sealed record GpuTelemetry(
     int? Index,
@@ -25,12 +37,34 @@ public sealed record GpuTelemetry(
     long? EccUncorrected,
     int? Xid)
 {
+    [JsonConstructor]
+    public GpuTelemetry()
+        : this(null, null, null, null, null, null, null, null, null, null)
+    {
+    }
+
     /// <summary>A GPU is billable only if it says healthy and reports no uncorrectable ECC or XID error.</summary>
     public bool IsBillable => Healthy == true && EccUncorrected is null or 0 && Xid is null or 0;
 
-    public static GpuReadings Readings(IReadOnlyList<GpuTelemetry> gpus) => new(
-        [.. gpus.Select(g => g.Index!.Value)], [.. gpus.Select(g => g.UtilizationPct)], [.. gpus.Select(g => g.MemoryUsedMiB)],
-        [.. gpus.Select(g => g.TemperatureC)], [.. gpus.Select(g => g.PowerW)], [.. gpus.Select(g => g.EccUncorrected)], [.. gpus.Select(g => g.Xid)]);
+    /// <summary>The readings column by column, in one pass (every heartbeat goes through here).</summary>
+    public static GpuReadings Readings(IReadOnlyList<GpuTelemetry?> gpus)
+    {
+        var readings = new GpuReadings(new int[gpus.Count], new double?[gpus.Count], new double?[gpus.Count], new double?[gpus.Count],
+            new double?[gpus.Count], new long?[gpus.Count], new int?[gpus.Count]);
+        for (var i = 0; i < gpus.Count; i++)
+        {
+            var gpu = gpus[i]!;
+            readings.Gpus[i] = gpu.Index!.Value;
+            readings.UtilizationPct[i] = gpu.UtilizationPct;
+            readings.MemoryUsedMiB[i] = gpu.MemoryUsedMiB;
+            readings.TemperatureC[i] = gpu.TemperatureC;
+            readings.PowerW[i] = gpu.PowerW;
+            readings.EccUncorrected[i] = gpu.EccUncorrected;
+            readings.Xid[i] = gpu.Xid;
+        }
+
+        return readings;
+    }
 }
 
 /// <summary>
@@ -132,8 +166,8 @@ public static class HeartbeatEndpoints
         }
 
         var observedAt = MeteringRules.ToMillisecond(request.ObservedAt!.Value);
-        var admission = await grains.GetGrain<INodeGrain>(nodeId).RecordHeartbeat(
-            new HeartbeatSample(observedAt, healthy), reported, GpuTelemetry.Readings(request.Gpus!.OfType<GpuTelemetry>().ToList()));
+        var admission = await grains.Reference<INodeGrain>(nodeId).RecordHeartbeat(
+            new HeartbeatSample(observedAt, healthy), reported, GpuTelemetry.Readings(request.Gpus!));
         metrics.Heartbeat(admission);
         return admission switch
         {

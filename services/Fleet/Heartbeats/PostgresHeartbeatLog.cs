@@ -141,23 +141,45 @@ public sealed partial class PostgresHeartbeatLog(NpgsqlDataSource dataSource, st
             group by r.node_id, r.observed_at
             on conflict do nothing
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.NodeId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => p.Sample.ObservedAt.UtcDateTime).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = batch.Select(p => unchecked((long)p.Sample.HealthyMask)).ToArray() });
-        var perGpu = batch.Where(p => p.Readings is not null)
-            .SelectMany(p => Enumerable.Range(0, p.Readings!.Gpus.Length).Select(i => (Append: p, Gpu: i)))
-            .ToList();
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.NodeId).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Sample.ObservedAt.UtcDateTime).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => unchecked((long)x.Append.Sample.HealthyMask)).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.Gpus[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.UtilizationPct[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.MemoryUsedMiB[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.TemperatureC[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.PowerW[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.EccUncorrected[x.Gpu]).ToArray() });
-        command.Parameters.Add(new NpgsqlParameter { Value = perGpu.Select(x => x.Append.Readings!.Xid[x.Gpu]).ToArray() });
+        foreach (var column in Columns(batch))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = column });
+        }
+
         await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The statement's thirteen array parameters, filled in one pass over the batch: three for the
+    /// heartbeats, ten for their telemetry flattened to one entry per GPU.
+    /// </summary>
+    private static Array[] Columns(List<PendingAppend> batch)
+    {
+        var gpus = 0;
+        foreach (var pending in batch)
+        {
+            gpus += pending.Readings?.Gpus.Length ?? 0;
+        }
+
+        var (nodes, times, masks) = (new string[batch.Count], new DateTime[batch.Count], new long[batch.Count]);
+        var (gpuNodes, gpuTimes, gpuMasks, indices) = (new string[gpus], new DateTime[gpus], new long[gpus], new int[gpus]);
+        var (utilization, memory, temperature, power) = (new double?[gpus], new double?[gpus], new double?[gpus], new double?[gpus]);
+        var (ecc, xid) = (new long?[gpus], new int?[gpus]);
+        var row = 0;
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var (nodeId, sample, readings) = (batch[i].NodeId, batch[i].Sample, batch[i].Readings);
+            (nodes[i], times[i], masks[i]) = (nodeId, sample.ObservedAt.UtcDateTime, unchecked((long)sample.HealthyMask));
+            for (var g = 0; g < (readings?.Gpus.Length ?? 0); g++, row++)
+            {
+                (gpuNodes[row], gpuTimes[row], gpuMasks[row], indices[row]) = (nodeId, times[i], masks[i], readings!.Gpus[g]);
+                (utilization[row], memory[row], temperature[row], power[row]) =
+                    (readings.UtilizationPct[g], readings.MemoryUsedMiB[g], readings.TemperatureC[g], readings.PowerW[g]);
+                (ecc[row], xid[row]) = (readings.EccUncorrected[g], readings.Xid[g]);
+            }
+        }
+
+        return [nodes, times, masks, gpuNodes, gpuTimes, gpuMasks, indices, utilization, memory, temperature, power, ecc, xid];
     }
 
     private static HeartbeatSample Read(NpgsqlDataReader reader) =>

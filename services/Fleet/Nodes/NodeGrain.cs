@@ -33,8 +33,10 @@ public sealed class NodeGrain(
     private NodeRegistration? registration;
     private HeartbeatSample? last;
     private NodeState health = NodeState.Unknown;
+    private string? nodeId;
 
-    private string NodeId => this.GetPrimaryKeyString();
+    /// <summary>The key, decoded once: Orleans builds a new string from the grain id on every call.</summary>
+    private string NodeId => nodeId ??= this.GetPrimaryKeyString();
 
     private DateTimeOffset Now => time.GetUtcNow();
 
@@ -71,14 +73,14 @@ public sealed class NodeGrain(
         health = NodeHealth.Of(last, registration.GpuCount, Now, metering.HeartbeatTimeout);
     }
 
-    /// <summary>After every call, this node's GPUs for the fleet's gauges.</summary>
+    /// <summary>After every call, this node's GPUs for the fleet's gauges (counted without building a view: this runs per heartbeat).</summary>
     public async Task Invoke(IIncomingGrainCallContext context)
     {
         await context.Invoke();
         if (registration is not null)
         {
-            var view = View(registration);
-            metrics.Node(NodeId, registration.Sku, view.GpusFree, view.GpusLeased, view.GpusUnhealthy);
+            var (free, leased, unhealthy) = Gpus(registration);
+            metrics.Node(NodeId, registration.Sku, free, leased, unhealthy);
         }
     }
 
@@ -218,22 +220,25 @@ public sealed class NodeGrain(
     public async Task Tick()
     {
         var now = Now;
-        foreach (var (id, allocation) in allocated.ToList())
+        if (AnyDue(now))
         {
-            if (!allocated.ContainsKey(id))
+            foreach (var (id, allocation) in allocated.ToList())
             {
-                continue;
-            }
+                if (!allocated.ContainsKey(id))
+                {
+                    continue;
+                }
 
-            if (allocation.PreemptAt <= now)
-            {
-                allocated.Remove(id);
-                await Lease(id).CompletePreemption();
-            }
-            else if (allocation.StartsAt <= now)
-            {
-                allocated[id] = allocation with { StartsAt = null };
-                await Lease(id).Activate();
+                if (allocation.PreemptAt <= now)
+                {
+                    allocated.Remove(id);
+                    await Lease(id).CompletePreemption();
+                }
+                else if (allocation.StartsAt <= now)
+                {
+                    allocated[id] = allocation with { StartsAt = null };
+                    await Lease(id).Activate();
+                }
             }
         }
 
@@ -249,8 +254,27 @@ public sealed class NodeGrain(
             return;
         }
 
+        if (failedSince.Count == 0)
+        {
+            return;
+        }
+
         var failedTooLong = failedSince.Where(f => now - f.Value > leases.FailedGpuGrace).Aggregate(0UL, (mask, f) => mask | (1UL << f.Key));
         await FailLeasesAsync(allocated.Where(a => a.Value.StartsAt is null && (a.Value.Mask & failedTooLong) != 0).Select(a => a.Key).ToList(), now);
+    }
+
+    /// <summary>Whether a preemption or a delayed start is due: Tick runs after every heartbeat, and usually none is.</summary>
+    private bool AnyDue(DateTimeOffset now)
+    {
+        foreach (var allocation in allocated.Values)
+        {
+            if (allocation.PreemptAt <= now || allocation.StartsAt <= now)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private async Task FailLeasesAsync(IReadOnlyList<Guid> leaseIds, DateTimeOffset at)
@@ -262,7 +286,7 @@ public sealed class NodeGrain(
         }
     }
 
-    private ILeaseGrain Lease(Guid id) => GrainFactory.GetGrain<ILeaseGrain>(id);
+    private ILeaseGrain Lease(Guid id) => GrainFactory.Reference<ILeaseGrain>(id);
 
     private bool Accepting(out HeartbeatSample heartbeat)
     {
@@ -293,7 +317,19 @@ public sealed class NodeGrain(
         }
     }
 
-    private ulong AllocatedMask => allocated.Values.Aggregate(0UL, (all, a) => all | a.Mask);
+    private ulong AllocatedMask
+    {
+        get
+        {
+            var mask = 0UL;
+            foreach (var allocation in allocated.Values)
+            {
+                mask |= allocation.Mask;
+            }
+
+            return mask;
+        }
+    }
 
     private ulong FreeMask(HeartbeatSample heartbeat) => heartbeat.HealthyMask & NodeHealth.AllGpus(registration!.GpuCount) & ~AllocatedMask;
 
@@ -318,11 +354,16 @@ public sealed class NodeGrain(
 
     private NodeView View(NodeRegistration node)
     {
+        var (free, leased, unhealthy) = Gpus(node);
+        return new NodeView(node.Id, node.Sku, node.GpuCount, node.Region,
+            NodeHealth.Of(last, node.GpuCount, Now, metering.HeartbeatTimeout), last?.ObservedAt, free, leased, unhealthy, node.Drained, node.FabricOrRegion, node.Rack);
+    }
+
+    private (int Free, int Leased, int Unhealthy) Gpus(NodeRegistration node)
+    {
         var all = NodeHealth.AllGpus(node.GpuCount);
         var healthy = last?.HealthyMask ?? 0;
         var leased = AllocatedMask & all;
-        return new NodeView(node.Id, node.Sku, node.GpuCount, node.Region,
-            NodeHealth.Of(last, node.GpuCount, Now, metering.HeartbeatTimeout), last?.ObservedAt,
-            NodeHealth.Count(healthy & all & ~leased), NodeHealth.Count(leased), NodeHealth.Count(all & ~healthy), node.Drained, node.FabricOrRegion, node.Rack);
+        return (NodeHealth.Count(healthy & all & ~leased), NodeHealth.Count(leased), NodeHealth.Count(all & ~healthy));
     }
 }

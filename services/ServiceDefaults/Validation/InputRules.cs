@@ -19,7 +19,24 @@ public static partial class InputRules
         value is { Length: > 0 and <= MaxIdLength } && IdPattern().IsMatch(value) && value is not ("." or "..");
 
     /// <summary>Free text (names, regions): printable, no control or bidirectional-override characters.</summary>
-    public static bool IsSafeText(string? value) => value is not null && !value.Any(IsUnsafeChar) && !HasLoneSurrogate(value);
+    public static bool IsSafeText(string? value)
+    {
+        if (value is null)
+        {
+            return false;
+        }
+
+        // A loop, not LINQ over the string: every heartbeat checks each GPU's uuid here.
+        foreach (var c in value)
+        {
+            if (IsUnsafeChar(c))
+            {
+                return false;
+            }
+        }
+
+        return !HasLoneSurrogate(value);
+    }
 
     /// <summary>Request text as it may appear in a log or an answer: unsafe characters replaced, length capped.</summary>
     public static string Printable(string? value, int max = MaxIdLength)
