@@ -4,6 +4,7 @@ using Billing.Invoicing.Commitments;
 using Billing.Invoicing.Exports;
 using Billing.Invoicing.Invoices;
 using Billing.Invoicing.Jobs;
+using Billing.Ledger;
 using Billing.ServiceDefaults;
 using Billing.ServiceDefaults.Telemetry;
 using Hangfire;
@@ -32,6 +33,7 @@ public sealed class InvoicingModule : IBillingModule
     {
         var services = builder.Services;
         var configuration = builder.Configuration;
+        services.AddLedgerDocuments(); // rating reads the ledger's hours and revisions
         services.Configure<InvoicingOptions>(configuration.GetSection(InvoicingOptions.Section));
         services.Configure<CommitmentOptions>(configuration.GetSection(CommitmentOptions.Section));
         services.AddSingleton<InvoicingMetrics>();

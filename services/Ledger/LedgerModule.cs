@@ -29,6 +29,7 @@ public sealed class LedgerModule : IBillingModule
 
     public void AddServices(WebApplicationBuilder builder)
     {
+        builder.Services.AddLedgerDocuments();
         builder.Services.AddScoped<UsageReader>();
         builder.Services.AddScoped<UsageEnergy>();
         builder.AddMeters();
@@ -51,13 +52,6 @@ public sealed class LedgerModule : IBillingModule
             options.Events.AddEventType<LeaseNodeLeft>();
             options.Events.AddEventType<LeaseNodeReplaced>();
             options.Events.AddEventType<LeaseNodeJoined>();
-            options.Schema.For<MeteredWindow>().Index(w => w.TenantId).Index(w => w.WindowStart);
-            options.Schema.For<RatableHour>().UseOptimisticConcurrency(true).Index(h => h.Period);
-            options.Schema.For<UsageRevision>().UseOptimisticConcurrency(true).Index(r => r.Period);
-            options.Schema.For<AppliedFact>();
-            options.Schema.For<ReplayRun>();
-            UsageColumns.Configure(options);
-            options.Projections.Add<UsageHourProjection>(ProjectionLifecycle.Async);
         });
     }
 

@@ -31,7 +31,6 @@ public static class MeterServices
         {
             options.Events.AddEventType<MetersChanged>();
             options.Events.AddEventType<MeterUsageAggregated>();
-            options.Schema.For<MeterHour>().UseOptimisticConcurrency(true).Index(h => h.Period).Index(h => h.TenantId);
         });
     }
 }
