@@ -20,8 +20,8 @@ public sealed record LedgerMessage(ILedgerEntry Entry, DateTimeOffset SentAt, Ac
 /// window already stored, a redelivery or a replay, is skipped by its unique id there); a lease fact
 /// goes in once, with its <see cref="AppliedFact"/> marker. Each attempt opens its own transaction and
 /// session: a retry must not carry the failed attempt's pending appends. The transaction is the writer's
-/// own (Marten enlists in it and commits it), as the windows' insert runs on its connection before
-/// Marten's unit of work. The span is a child of the first message's consumer span and linked to every
+/// own (Marten enlists in it; the writer commits it), as the windows' insert and the streams' append
+/// (<see cref="LeaseStreams"/>) run on its connection before Marten's unit of work. The span is a child of the first message's consumer span and linked to every
 /// sender's, so each heartbeat's trace leads to the transaction that stored its window.
 /// </summary>
 public sealed class LedgerBatchWriter(
@@ -62,7 +62,7 @@ public sealed class LedgerBatchWriter(
         using var span = BatchActivity.Start(LedgerMetrics.Tracing, "ledger store usage", ActivityKind.Internal, [batch[0].Consumer, .. batch.Select(m => m.Sender)], batch.Count);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: true));
+        await using var session = store.LightweightSession(SessionOptions.ForTransaction(transaction, shouldAutoCommit: false));
 
         var records = batch.Select(m => m.Entry).OfType<UsageRecordedBatch>().SelectMany(b => b.Records).DistinctBy(r => r.UsageId).ToList();
         var fresh = records.Count == 0
@@ -95,12 +95,9 @@ public sealed class LedgerBatchWriter(
         if (streams.Count > 0)
         {
             // A fixed order: two transactions touching the same streams lock them in the same order.
-            foreach (var (leaseId, events) in streams.OrderBy(s => s.Key))
-            {
-                session.Events.Append(leaseId, events.ToArray());
-            }
-
+            await LeaseStreams.AppendAsync(session, connection, streams.OrderBy(s => s.Key).Select(s => (s.Key, (IReadOnlyList<object>)s.Value)).ToList(), cancellationToken);
             await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
         }
 
         metrics.Stored(stored, records.Count - stored);

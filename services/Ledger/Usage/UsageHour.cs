@@ -30,9 +30,18 @@ public sealed class UsageHour
 /// <summary>Rolls usage events of every lease stream up per tenant, lease and hour (async daemon).</summary>
 public sealed class UsageHourProjection : MultiStreamProjection<UsageHour, string>
 {
+    /// <summary>
+    /// Events fetched at once. A daemon behind the ledger reads its page from everything between its progress and the
+    /// newest event; where PostgreSQL's statistics lag a fast-growing event table, it scans that whole range for every
+    /// page and sorts it. Pages ten times Marten's default cost as much each and catch up ten times as fast.
+    /// </summary>
+    public const int PageSize = 5_000;
+
     public UsageHourProjection()
     {
         Identity<UsageRecorded>(UsageHour.IdFor);
+        Options.BatchSize = PageSize;
+        Options.MaximumHopperSize = PageSize * 2;
     }
 
     public void Apply(UsageRecorded usage, UsageHour hour)
