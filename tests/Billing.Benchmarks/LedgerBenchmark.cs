@@ -25,7 +25,7 @@ namespace Billing.Benchmarks;
 /// </summary>
 public static class LedgerBenchmark
 {
-    public static readonly string[] OptionNames = ["records", "leases", "tenants", "per-publish", "raw", "processes"];
+    public static readonly string[] OptionNames = ["records", "leases", "tenants", "per-publish", "raw", "processes", "warm-up"];
 
     private static readonly DateTimeOffset Start = new(2026, 11, 2, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
@@ -57,7 +57,7 @@ public static class LedgerBenchmark
 
         // A live ledger has planner statistics (autovacuum analyzes a new table within its first minute); a fresh
         // schema has none, and without them the projection daemon's page query rescans everything behind it.
-        var warmUp = Math.Max(2_000, records / 10);
+        var warmUp = options.Get("warm-up", records);
         var (warm, _) = await StoreAsync(host, warmUp, 0, leases, tenants, "warm-up-tenant", perPublish, stop);
         await ProjectedAsync(host, warmUp, stop);
         await AnalyzeAsync(host.Schema, stop);
