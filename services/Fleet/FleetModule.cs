@@ -132,7 +132,11 @@ public static class FleetServices
         var gatewayPort = configuration.GetValue("Silo:GatewayPort", 30000);
         var clusterId = configuration["Silo:ClusterId"] ?? "billing";
         // Grain calls carry the caller's trace, so a heartbeat's trace holds its grain calls.
-        silo.AddActivityPropagation();
+        if (BillingTelemetry.TracesGrainCalls(configuration))
+        {
+            silo.AddActivityPropagation();
+        }
+
         if (UsesRedisClustering(configuration))
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(RedisConnectionString(configuration)));

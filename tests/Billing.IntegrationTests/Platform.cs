@@ -120,6 +120,8 @@ public class Platform : IAsyncLifetime
             host.UseSetting("Billing:OpsKey", OpsKey);
             host.UseSetting("Billing:Schema", schema);
             host.UseSetting("Billing:Jobs:Schedule", "false");
+            // Traces of grain calls, off by default without an exporter, for the trace test's own listener.
+            host.UseSetting("Billing:Tracing:GrainCalls", "true");
             host.UseSetting("Billing:Spot:HalfLife", "00:01:00");
             host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:OnDemand", "2.00");
             host.UseSetting($"Billing:PriceBook:Skus:{SpotSku}:Reserved", "1.50");

@@ -36,8 +36,7 @@ public static class BillingTelemetry
     public static WebApplicationBuilder AddBillingTelemetry(this WebApplicationBuilder builder)
     {
         var configuration = builder.Configuration;
-        // The standard variable or setting (with OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS...); without it nothing leaves the process.
-        var exporting = !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var exporting = Exporting(configuration);
         builder.Services.ConfigureMarten(o =>
         {
             o.OpenTelemetry.TrackConnections = TrackLevel.Normal;
@@ -70,6 +69,19 @@ public static class BillingTelemetry
 
         return builder;
     }
+
+    /// <summary>
+    /// Whether traces leave the process: the standard variable or setting (with OTEL_EXPORTER_OTLP_PROTOCOL, _HEADERS...)
+    /// names an endpoint. Without it nothing leaves the process.
+    /// </summary>
+    public static bool Exporting(IConfiguration configuration) => !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+
+    /// <summary>
+    /// Whether grain calls carry the caller's trace and record spans of their own (Orleans' activity propagation):
+    /// <c>Billing:Tracing:GrainCalls</c>, by default when traces are exported. Its call filters were a quarter of a
+    /// heartbeat's allocations (41.5 to 31.3 KiB) even with nothing sampled.
+    /// </summary>
+    public static bool TracesGrainCalls(IConfiguration configuration) => configuration.GetValue("Billing:Tracing:GrainCalls", Exporting(configuration));
 
     /// <summary>The scrape endpoint, for ops keys only: it names tenants' SKUs and the fleet's shape.</summary>
     public static void MapBillingMetrics(this IEndpointRouteBuilder endpoints) =>
