@@ -66,7 +66,8 @@ public sealed class Appending_to_many_lease_streams(Platform platform) : IClassF
             await archiving.SaveChangesAsync();
         }
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => AppendAsync((archived, [Usage(archived, 1)]), (other, [Usage(other, 0)])));
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => AppendAsync((archived, [Usage(archived, 1)]), (other, [Usage(other, 0)])));
+        Assert.Contains(archived.ToString(), refused.Message, StringComparison.Ordinal);
 
         await using var session = Store.QuerySession();
         Assert.Null(await session.Events.FetchStreamStateAsync(other));

@@ -35,7 +35,7 @@ public static class LeaseStreams
             ), moved as (
                 insert into {schema}.mt_streams as s (id, type, version, timestamp, tenant_id)
                 select stream_id, null, added, now(), @tenant from counts order by first
-                on conflict (id) do update set version = s.version + excluded.version, timestamp = now() where not s.is_archived
+                on conflict (id) do update set version = s.version + excluded.version, timestamp = now() where s.is_archived is not true
                 returning s.id, s.version
             )
             insert into {schema}.mt_events (seq_id, id, stream_id, version, data, type, tenant_id, timestamp, mt_dotnet_type, is_archived)
@@ -56,7 +56,22 @@ public static class LeaseStreams
         var inserted = await append.ExecuteNonQueryAsync(cancellationToken);
         if (inserted != appended.Count)
         {
-            throw new InvalidOperationException($"{appended.Count - inserted} of {appended.Count} events were refused: a lease stream is archived.");
+            var archived = await ArchivedAsync(connection, schema, streams.Select(s => s.StreamId).ToArray(), cancellationToken);
+            throw new InvalidOperationException($"{appended.Count - inserted} of {appended.Count} events were refused: archived lease streams {string.Join(", ", archived)}.");
         }
+    }
+
+    private static async Task<IReadOnlyList<Guid>> ArchivedAsync(NpgsqlConnection connection, string schema, Guid[] streamIds, CancellationToken cancellationToken)
+    {
+        await using var query = new NpgsqlCommand($"select id from {schema}.mt_streams where id = any(@ids) and is_archived order by id", connection);
+        query.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = streamIds });
+        var archived = new List<Guid>();
+        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            archived.Add(reader.GetGuid(0));
+        }
+
+        return archived;
     }
 }

@@ -21,7 +21,7 @@ public sealed record LedgerMessage(ILedgerEntry Entry, DateTimeOffset SentAt, Ac
 /// goes in once, with its <see cref="AppliedFact"/> marker. Each attempt opens its own transaction and
 /// session: a retry must not carry the failed attempt's pending appends. The transaction is the writer's
 /// own (Marten enlists in it; the writer commits it), as the windows' insert and the streams' append
-/// (<see cref="LeaseStreams"/>) run on its connection before Marten's unit of work. The span is a child of the first message's consumer span and linked to every
+/// (<see cref="LeaseStreams"/>) run on its connection beside Marten's unit of work. The span is a child of the first message's consumer span and linked to every
 /// sender's, so each heartbeat's trace leads to the transaction that stored its window.
 /// </summary>
 public sealed class LedgerBatchWriter(
@@ -92,13 +92,16 @@ public sealed class LedgerBatchWriter(
             }
         }
 
+        // Hours, revisions and fact markers first (a lost race fails here, before any event), the events last: the
+        // sequence numbers they draw are committed at once, and a projection daemon never waits long on a gap.
+        // The streams go in one order, so two transactions touching the same streams lock them in the same order.
+        await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
         if (streams.Count > 0)
         {
-            // A fixed order: two transactions touching the same streams lock them in the same order.
             await LeaseStreams.AppendAsync(session, connection, streams.OrderBy(s => s.Key).Select(s => (s.Key, (IReadOnlyList<object>)s.Value)).ToList(), cancellationToken);
-            await session.SaveChangesWithoutExceptionDataAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
         }
+
+        await transaction.CommitAsync(cancellationToken);
 
         metrics.Stored(stored, records.Count - stored);
     }
