@@ -103,7 +103,7 @@ public static class LedgerBenchmark
         var handOvers = Enumerable.Range(0, records)
             .Select(i => (Lease: i % leases, Minute: i / leases))
             .GroupBy(r => (r.Lease, Chunk: r.Minute / perPublish))
-            .Select(g => g.Select(r => Usage(leaseIds[r.Lease], $"{tenantPrefix}-{r.Lease % tenants}", r.Minute)).ToList())
+            .Select(g => g.Select(r => Usage(leaseIds[r.Lease], TenantId(tenantPrefix, r.Lease % tenants), r.Minute)).ToList())
             .ToList();
 
         var began = Stopwatch.GetTimestamp();
@@ -136,7 +136,7 @@ public static class LedgerBenchmark
         return (long)((decimal)(await sum.ExecuteScalarAsync(stop))! / WindowGpuSeconds);
     }
 
-    private static string TenantId(int tenant) => $"{TenantPrefix}-{tenant}";
+    private static string TenantId(string prefix, int tenant) => $"{prefix}-{tenant}";
 
     /// <summary>
     /// Records stored of the tenants each of two instances owns: with a standby delay longer than the run, a
@@ -150,7 +150,7 @@ public static class LedgerBenchmark
         foreach (var instance in new[] { 0, 1 })
         {
             var owner = new LedgerInstance(instance, 2, TimeSpan.Zero);
-            var owned = Enumerable.Range(0, tenants).Select(TenantId).Where(t => owner.Owns(queues.PartitionOf(t))).ToArray();
+            var owned = Enumerable.Range(0, tenants).Select(t => TenantId(TenantPrefix, t)).Where(t => owner.Owns(queues.PartitionOf(t))).ToArray();
             stored[instance] = await session.Query<MeteredWindow>().CountAsync(w => w.TenantId.IsOneOf(owned), stop);
         }
 
