@@ -1,4 +1,5 @@
 using Marten;
+using Npgsql;
 
 namespace Billing.Ledger.Usage;
 
@@ -6,7 +7,7 @@ namespace Billing.Ledger.Usage;
 /// Answers usage questions: minutes, nodes and single leases from the stored windows; other hours and days
 /// from sums PostgreSQL computes over the hourly documents (<see cref="UsageSums"/>).
 /// </summary>
-public sealed class UsageReader(IQuerySession session)
+public sealed class UsageReader(IQuerySession session, NpgsqlDataSource dataSource)
 {
     public async Task<UsageReport> ReadAsync(UsageQuery query, CancellationToken cancellationToken)
     {
@@ -24,7 +25,7 @@ public sealed class UsageReader(IQuerySession session)
         }
         else
         {
-            var sums = await UsageSums.ReadAsync(session, query, cancellationToken);
+            var sums = await UsageSums.ReadAsync(session.DocumentStore, dataSource, query, cancellationToken);
             rows = sums.Select(s => (s.Start, query.KeyOf(s.Sku, s.LeaseId, s.Pricing), s.GpuSeconds));
         }
 
