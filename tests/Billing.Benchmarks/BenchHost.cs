@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -180,6 +181,11 @@ public sealed class BenchHost : IAsyncDisposable
         var (siloPort, gatewayPort) = (FreePort(), FreePort());
         factory = new WebApplicationFactory<Program>().WithWebHostBuilder(host =>
         {
+            // Measured as deployed: the test factory's Development environment adds the developer
+            // exception page and service-scope validation to every request. The console's assets are
+            // served from the build's manifest, as Development does (a deployment publishes them).
+            host.UseEnvironment(Environments.Production);
+            host.UseStaticWebAssets();
             host.UseSetting("Logging:LogLevel:Default", "Warning");
             host.UseSetting("Billing:OpsKey", OpsKey);
             host.UseSetting("Billing:Schema", Schema);

@@ -59,27 +59,44 @@ public static class HeartbeatBenchmark
 
         var ceiling = await RawCeiling.InsertRowsPerSecondAsync(host.Schema, TimeSpan.FromSeconds(2), stop);
         Console.WriteLine($"raw ceiling:         {ceiling:0} rows/s by multi-row INSERT (1,000 a statement, one connection), measured now (FACTS.md, quiet: 47,000)");
+        var beforeHttp = MachineCounters.Read();
+        var httpCeiling = await HttpCeiling.PostsPerSecondAsync(nodes, gpus, concurrency, TimeSpan.FromSeconds(3), stop);
+        Console.WriteLine($"http ceiling:        {httpCeiling.PerSecond:0} posts/s answered 202 by a bare Kestrel endpoint that reads the body (same client, posts and concurrency; " +
+            $"the platform's host idle beside it), measured now");
+        Console.WriteLine($"where it went:       {MachineCounters.Read().Since(beforeHttp, httpCeiling.Accepted, "post")}");
 
+        var beforeIdle = MachineCounters.Read();
         var idle = await QueryMonthAsync(tenantClient, month, queries, "sku", stop);
         Console.WriteLine($"month query, idle:   {Latency.Summary(idle)} ({queries} reads, {month.From:yyyy-MM}, hourly grain by SKU: " +
             $"sums of {month.RatableHours} ratable hours for {month.Rows} lease hours)");
+        Console.WriteLine($"where it went:       {MachineCounters.Read().Since(beforeIdle, queries, "query")}");
         var byLease = await QueryMonthAsync(tenantClient, month, Math.Max(1, queries / 10), "lease", stop);
         Console.WriteLine($"by lease, idle:      {Latency.Summary(byLease)} ({byLease.Count} reads, sums of the {month.Rows} lease hours, one bucket each)");
 
         var before = MachineCounters.Read();
         TrafficResult flat;
-        spans.Start();
         using (var flatOut = new CancellationTokenSource(TimeSpan.FromSeconds(seconds)))
         {
             flat = await traffic.RunAsync(concurrency, rate: null, flatOut.Token, stop);
         }
 
-        spans.Stop();
         var counters = MachineCounters.Read().Since(before, flat.Accepted, "heartbeat");
         Console.WriteLine($"heartbeats:          {flat.PerSecond:0}/s accepted over HTTP ({flat.Accepted} in {flat.Elapsed.TotalSeconds:0.0} s, {flat.RefusedText}); " +
-            $"{flat.PerSecond / ceiling:P0} of the raw INSERT ceiling measured now; goal 20,000/s");
+            $"{flat.PerSecond / ceiling:P0} of the raw INSERT ceiling and {flat.PerSecond / httpCeiling.PerSecond:P0} of the HTTP ceiling measured now; goal 20,000/s");
         Console.WriteLine($"heartbeat latency:   {Latency.Summary(flat.Latencies)}");
         Console.WriteLine($"where it went:       {counters}");
+
+        // Where the time goes, from a few seconds more with every span recorded (untraced above, as a host
+        // without a trace exporter runs).
+        TrafficResult traced;
+        spans.Start();
+        using (var tracedRun = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
+        {
+            traced = await traffic.RunAsync(concurrency, rate: null, tracedRun.Token, stop);
+        }
+
+        spans.Stop();
+        Console.WriteLine($"traced:              {traced.PerSecond:0}/s for 3 s more with every span recorded ({traced.RefusedText})");
         spans.Print(top: 10);
         Console.WriteLine($"load average:        {MachineCounters.LoadAverage()} (after the flat-out phase)");
 
@@ -94,7 +111,7 @@ public static class HeartbeatBenchmark
         Console.WriteLine($"month query, loaded: {Latency.Summary(loaded)} under {pacedResult.PerSecond:0} heartbeats/s (asked {pacedRate}/s, {pacedResult.RefusedText}); goal p99 under 20 ms");
 
         var stored = await CountStoredAsync(host.Schema, stop);
-        var acknowledged = first.Accepted + kept.Accepted + flat.Accepted + pacedResult.Accepted;
+        var acknowledged = first.Accepted + kept.Accepted + flat.Accepted + traced.Accepted + pacedResult.Accepted;
         var durable = stored >= acknowledged;
         Console.WriteLine($"durable:             {stored} heartbeats in fleet_heartbeats for {acknowledged} answered 202 -> {(durable ? "OK" : "MISSING")}");
         Console.WriteLine($"load average:        {MachineCounters.LoadAverage()} (at the end)");

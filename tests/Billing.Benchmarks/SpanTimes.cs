@@ -8,6 +8,7 @@ namespace Billing.Benchmarks;
 /// Where a request's time goes, from the spans the host already emits (ASP.NET Core's request, Orleans'
 /// grain calls, the group commit, Npgsql's commands): per span name, how many, p50 and p99, and for
 /// spans that serve a batch, its mean size. Wall time, not CPU: waits show here, CPU in <see cref="MachineCounters"/>.
+/// Spans are sampled only between <see cref="Start"/> and <see cref="Stop"/>.
 /// </summary>
 public sealed class SpanTimes : IDisposable
 {
@@ -22,7 +23,8 @@ public sealed class SpanTimes : IDisposable
         listener = new ActivityListener
         {
             ShouldListenTo = source => Sources.Any(s => source.Name.StartsWith(s, StringComparison.Ordinal)),
-            Sample = (ref _) => ActivitySamplingResult.AllData,
+            // Spans cost every request an Activity: only a recording pays for them.
+            Sample = (ref _) => recording ? ActivitySamplingResult.AllData : ActivitySamplingResult.None,
             ActivityStopped = Stopped,
         };
         ActivitySource.AddActivityListener(listener);
