@@ -11,29 +11,25 @@ public sealed class UsageReader(IQuerySession session, NpgsqlDataSource dataSour
 {
     public async Task<UsageReport> ReadAsync(UsageQuery query, CancellationToken cancellationToken)
     {
-        IEnumerable<(DateTimeOffset At, string Key, decimal GpuSeconds)> rows;
-        if (query.ReadsWindows)
-        {
-            var windows = session.Query<MeteredWindow>()
-                .Where(w => w.TenantId == query.TenantId && w.WindowStart >= query.From && w.WindowStart < query.To);
-            if (query.LeaseId is { } leaseId)
-            {
-                windows = windows.Where(w => w.LeaseId == leaseId);
-            }
+        var buckets = query.ReadsWindows
+            ? await ReadWindowsAsync(query, cancellationToken)
+            : await UsageSums.ReadAsync(session.DocumentStore, dataSource, query, cancellationToken);
+        return new UsageReport(query.TenantId, query.From, query.To, query.Granularity, query.GroupBy, buckets, buckets.Sum(b => b.GpuSeconds));
+    }
 
-            rows = (await windows.ToListAsync(cancellationToken)).Select(w => (w.WindowStart, query.KeyOf(w.Sku, w.LeaseId, w.Pricing, w.NodeId), w.GpuSeconds));
-        }
-        else
+    private async Task<IReadOnlyList<UsageBucket>> ReadWindowsAsync(UsageQuery query, CancellationToken cancellationToken)
+    {
+        var windows = session.Query<MeteredWindow>()
+            .Where(w => w.TenantId == query.TenantId && w.WindowStart >= query.From && w.WindowStart < query.To);
+        if (query.LeaseId is { } leaseId)
         {
-            var sums = await UsageSums.ReadAsync(session.DocumentStore, dataSource, query, cancellationToken);
-            rows = sums.Select(s => (s.Start, query.KeyOf(s.Sku, s.LeaseId, s.Pricing), s.GpuSeconds));
+            windows = windows.Where(w => w.LeaseId == leaseId);
         }
 
-        var buckets = rows
-            .GroupBy(r => (Start: query.BucketOf(r.At), r.Key))
-            .Select(g => new UsageBucket(g.Key.Start, g.Key.Key, g.Sum(r => r.GpuSeconds)))
+        return (await windows.ToListAsync(cancellationToken))
+            .GroupBy(w => (Start: query.BucketOf(w.WindowStart), Key: query.KeyOf(w.Sku, w.LeaseId, w.Pricing, w.NodeId)))
+            .Select(g => new UsageBucket(g.Key.Start, g.Key.Key, g.Sum(w => w.GpuSeconds)))
             .OrderBy(b => b.Start).ThenBy(b => b.Key, StringComparer.Ordinal)
             .ToList();
-        return new UsageReport(query.TenantId, query.From, query.To, query.Granularity, query.GroupBy, buckets, buckets.Sum(b => b.GpuSeconds));
     }
 }
