@@ -79,6 +79,7 @@ public sealed class Summing_usage_hours_in_the_database(Platform platform) : ICl
 
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
         Assert.Equal(bySku, await ReportAsync(tenant, From, To, "hour", "sku"));
+        Assert.Equal(byPricing, await ReportAsync(tenant, From, To, "hour", "pricing"));
     }
 
     /// <summary>Lease <paramref name="index"/>'s windows: two of every three hours, a few minutes each, fractions of a second included.</summary>

@@ -19,7 +19,10 @@ public static class UsageSums
     private const string RatableHourTotal =
         "coalesce(total_gpu_seconds, (select sum(m::numeric) from jsonb_array_elements_text(data -> 'gpuSeconds') as m))";
 
-    /// <summary>The buckets ordered by start, then by key in ordinal order (<c>collate "C"</c>: byte order, ASCII keys).</summary>
+    /// <summary>
+    /// The buckets ordered by start, then by key in ordinal order (<c>collate "C"</c>: byte order, ASCII keys). Grouped
+    /// and ordered by position: a column of the same name as an alias would take the alias's place in a GROUP BY.
+    /// </summary>
     public static async Task<IReadOnlyList<UsageBucket>> ReadAsync(
         IDocumentStore store, NpgsqlDataSource dataSource, UsageQuery query, CancellationToken cancellationToken)
     {
@@ -36,8 +39,8 @@ public static class UsageSums
             select date_bin($1, hour_start, $2) as bucket, {key} collate "C" as key, sum({gpuSeconds})
             from {store.Options.Schema.For(hours)}
             where tenant_id = $3 and hour_start >= $4 and hour_start < $5
-            group by bucket, key
-            order by bucket, key
+            group by 1, 2
+            order by 1, 2
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = query.BucketSize, NpgsqlDbType = NpgsqlDbType.Interval });
         command.Parameters.Add(new NpgsqlParameter { Value = DateTime.UnixEpoch, NpgsqlDbType = NpgsqlDbType.TimestampTz });
