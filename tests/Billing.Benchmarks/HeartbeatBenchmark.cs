@@ -41,7 +41,7 @@ public static class HeartbeatBenchmark
         var clock = FollowRealTimeAsync(host.Clock, clockStop.Token);
         Console.WriteLine($"host:                in-process over Kestrel at {host.BaseAddress}, schema {host.Schema}");
 
-        using var agents = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency + 8 }) { BaseAddress = host.BaseAddress };
+        using var agents = HeartbeatTraffic.Client(host.BaseAddress, concurrency);
         var ops = host.Client(BenchHost.OpsKey);
         var nodes = await RegisterAsync(ops, nodeCount, gpus, stop);
         var traffic = new HeartbeatTraffic(agents, nodes, gpus);
@@ -74,12 +74,7 @@ public static class HeartbeatBenchmark
         Console.WriteLine($"by lease, idle:      {Latency.Summary(byLease)} ({byLease.Count} reads, sums of the {month.Rows} lease hours, one bucket each)");
 
         var before = MachineCounters.Read();
-        TrafficResult flat;
-        using (var flatOut = new CancellationTokenSource(TimeSpan.FromSeconds(seconds)))
-        {
-            flat = await traffic.RunAsync(concurrency, rate: null, flatOut.Token, stop);
-        }
-
+        var flat = await traffic.FlatOutAsync(concurrency, TimeSpan.FromSeconds(seconds), stop);
         var counters = MachineCounters.Read().Since(before, flat.Accepted, "heartbeat");
         Console.WriteLine($"heartbeats:          {flat.PerSecond:0}/s accepted over HTTP ({flat.Accepted} in {flat.Elapsed.TotalSeconds:0.0} s, {flat.RefusedText}); " +
             $"{flat.PerSecond / ceiling:P0} of the raw INSERT ceiling and {flat.PerSecond / httpCeiling.PerSecond:P0} of the HTTP ceiling measured now; goal 20,000/s");
@@ -88,13 +83,8 @@ public static class HeartbeatBenchmark
 
         // Where the time goes, from a few seconds more with every span recorded (untraced above, as a host
         // without a trace exporter runs).
-        TrafficResult traced;
         spans.Start();
-        using (var tracedRun = new CancellationTokenSource(TimeSpan.FromSeconds(3)))
-        {
-            traced = await traffic.RunAsync(concurrency, rate: null, tracedRun.Token, stop);
-        }
-
+        var traced = await traffic.FlatOutAsync(concurrency, TimeSpan.FromSeconds(3), stop);
         spans.Stop();
         Console.WriteLine($"traced:              {traced.PerSecond:0}/s for 3 s more with every span recorded ({traced.RefusedText})");
         spans.Print(top: 10);

@@ -34,6 +34,17 @@ public sealed class HeartbeatTraffic(HttpClient http, IReadOnlyList<BenchNode> n
     private readonly byte[] gpusJson = Encoding.UTF8.GetBytes("[" + string.Join(',', Enumerable.Range(0, gpus).Select(i =>
         $$"""{"index":{{i}},"uuid":"GPU-bench-{{i}}","healthy":true,"utilizationPct":{{50 + i}}.5,"memoryUsedMiB":40960,"memoryTotalMiB":81920,"temperatureC":61,"powerW":512.5}""")) + "]");
 
+    /// <summary>The agents' client for <paramref name="concurrency"/> posts in flight: a connection each, and a few spare.</summary>
+    public static HttpClient Client(Uri baseAddress, int concurrency) =>
+        new(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency + 8 }) { BaseAddress = baseAddress };
+
+    /// <summary>Posts as fast as answered for <paramref name="duration"/> (posts in flight then finish and count).</summary>
+    public async Task<TrafficResult> FlatOutAsync(int concurrency, TimeSpan duration, CancellationToken stop)
+    {
+        using var ending = new CancellationTokenSource(duration);
+        return await RunAsync(concurrency, rate: null, ending.Token, stop);
+    }
+
     /// <summary>Every node posts once (in <paramref name="concurrency"/> workers).</summary>
     public Task<TrafficResult> OnceEachAsync(int concurrency, CancellationToken stop) => RunAsync(concurrency, rate: null, once: true, CancellationToken.None, stop);
 

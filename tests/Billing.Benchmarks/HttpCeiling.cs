@@ -26,9 +26,8 @@ public static class HttpCeiling
             return Results.StatusCode(StatusCodes.Status202Accepted);
         });
         await app.StartAsync(stop);
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = concurrency + 8 }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
-        using var flatOut = new CancellationTokenSource(duration);
-        var result = await new HeartbeatTraffic(http, nodes, gpus).RunAsync(concurrency, rate: null, flatOut.Token, stop);
+        using var http = HeartbeatTraffic.Client(new Uri($"http://127.0.0.1:{port}/"), concurrency);
+        var result = await new HeartbeatTraffic(http, nodes, gpus).FlatOutAsync(concurrency, duration, stop);
         await app.StopAsync(stop);
         return result;
     }
